@@ -1,0 +1,31 @@
+"""The navigation menu: each role sees only what it may use."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from servicecharter.accounts.scoping import has_capability
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    capability: str | None
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+# Modules add their entries here as they are built.
+MENU: list[NavItem] = [
+    NavItem(_("Home"), "home", None),
+]
+
+
+def menu_for(user) -> list[NavItem]:
+    return [
+        item for item in MENU if item.capability is None or has_capability(user, item.capability)
+    ]

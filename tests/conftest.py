@@ -1,0 +1,83 @@
+"""Personas shared by every test: an institution with two branches and the people in it."""
+
+import pytest
+
+from servicecharter.accounts.choices import Role
+from servicecharter.accounts.models import RoleGrant, User
+from servicecharter.org.choices import DepartmentKind
+from servicecharter.org.services import department_create
+
+
+@pytest.fixture
+def tree(db):
+    """Head office → two branches (Beijing, Shanghai) → one team each."""
+    head = department_create(
+        code="HO", name_en="Head Office", name_zh="总行", kind=DepartmentKind.HEAD_OFFICE
+    )
+    bj = department_create(
+        code="BJ",
+        name_en="Beijing Branch",
+        name_zh="北京分行",
+        kind=DepartmentKind.BRANCH,
+        parent=head,
+    )
+    sh = department_create(
+        code="SH",
+        name_en="Shanghai Branch",
+        name_zh="上海分行",
+        kind=DepartmentKind.BRANCH,
+        parent=head,
+    )
+    bj_team = department_create(
+        code="BJ-T1",
+        name_en="Beijing Team 1",
+        name_zh="北京一组",
+        kind=DepartmentKind.TEAM,
+        parent=bj,
+    )
+    sh_team = department_create(
+        code="SH-T1",
+        name_en="Shanghai Team 1",
+        name_zh="上海一组",
+        kind=DepartmentKind.TEAM,
+        parent=sh,
+    )
+    return {"head": head, "bj": bj, "sh": sh, "bj_team": bj_team, "sh_team": sh_team}
+
+
+def make_user(username: str, role: str | None, department, **extra) -> User:
+    user = User.objects.create_user(username=username, password="correct horse battery", **extra)
+    if role is not None:
+        RoleGrant.objects.create(user=user, role=role, department=department)
+    return user
+
+
+@pytest.fixture
+def bj_supervisor(tree):
+    return make_user("bj.supervisor", Role.SUPERVISOR, tree["bj"])
+
+
+@pytest.fixture
+def sh_supervisor(tree):
+    return make_user("sh.supervisor", Role.SUPERVISOR, tree["sh"])
+
+
+@pytest.fixture
+def bj_agent(tree):
+    return make_user("bj.agent", Role.AGENT, tree["bj_team"])
+
+
+@pytest.fixture
+def admin_user(tree):
+    return make_user("admin", Role.ADMIN, tree["head"])
+
+
+@pytest.fixture
+def compliance_officer(tree):
+    return make_user("compliance", Role.COMPLIANCE, tree["head"])
+
+
+@pytest.fixture
+def stranger(db):
+    """Signed in, but holds no role anywhere."""
+    return make_user("stranger", None, None)
