@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from servicecharter.core import views as core_views
+from servicecharter.core.views import home as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),

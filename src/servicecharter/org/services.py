@@ -1,9 +1,41 @@
-"""Every write to the institution structure. One transaction per use case, audited."""
+"""Every write to the institution structure. One transaction per use case, each audited.
 
+Validation that needs the database (unknown parent, a department that would become its own
+ancestor) raises ``ValidationError`` with a translated message; nothing is written then.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils.translation import gettext as _
 
+from servicecharter.core import pii
 from servicecharter.core.audit import audit_record
-from servicecharter.org.models import Department
+from servicecharter.org.models import BusinessType, Customer, Department, Product, Staff
+
+PII_FIELDS = ("id_number", "phone", "address")
+
+
+def _diff(obj, changes: dict) -> dict:
+    """{field: [old, new]} for the fields whose value really changes; JSON-safe."""
+    diff = {}
+    for field, new in changes.items():
+        old = getattr(obj, field)
+        if old != new:
+            diff[field] = [_jsonable(old), _jsonable(new)]
+    return diff
+
+
+def _jsonable(value):
+    if isinstance(value, (Decimal, date)):
+        return str(value)
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
 
 
 def _path_for(pk: int, parent: Department | None) -> str:
@@ -20,7 +52,7 @@ def department_create(
     parent: Department | None = None,
     calendar_code: str = "CN",
 ) -> Department:
-    department = Department.objects.create(
+    department = Department(
         code=code,
         name_en=name_en,
         name_zh=name_zh,
@@ -30,6 +62,8 @@ def department_create(
         path="",
         depth=(parent.depth + 1) if parent else 0,
     )
+    department.full_clean(exclude=["path"])
+    department.save()
     department.path = _path_for(department.pk, parent)
     department.save(update_fields=["path"])
     audit_record(
@@ -38,3 +72,174 @@ def department_create(
         changes={"code": [None, code], "parent": [None, parent.code if parent else None]},
     )
     return department
+
+
+@transaction.atomic
+def department_update(*, department: Department, **changes) -> Department:
+    """Change a department's fields; a new ``parent`` moves the whole subtree."""
+    department = Department.objects.select_for_update().get(pk=department.pk)
+    new_parent = changes.pop("parent", department.parent)
+    diff = _diff(department, changes)
+    for field, value in changes.items():
+        setattr(department, field, value)
+    department.full_clean(exclude=["path", "parent"])
+    if (new_parent.pk if new_parent else None) != department.parent_id:
+        diff["parent"] = [
+            department.parent.code if department.parent else None,
+            new_parent.code if new_parent else None,
+        ]
+        _move_subtree(department, new_parent)
+    department.save()
+    if diff:
+        audit_record(action="department.update", obj=department, changes=diff)
+    return department
+
+
+def _move_subtree(department: Department, new_parent: Department | None) -> None:
+    if new_parent is not None and new_parent.path.startswith(department.path):
+        raise ValidationError(
+            {"parent": _("A department cannot be moved under itself or one of its own teams.")}
+        )
+    old_path = department.path
+    new_path = _path_for(department.pk, new_parent)
+    depth_shift = ((new_parent.depth + 1) if new_parent else 0) - department.depth
+    # One UPDATE rewrites the prefix of every descendant's path.
+    Department.objects.filter(path__startswith=old_path).exclude(pk=department.pk).update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+        depth=F("depth") + depth_shift,
+    )
+    department.parent = new_parent
+    department.path = new_path
+    department.depth += depth_shift
+
+
+@transaction.atomic
+def business_type_create(
+    *, code: str, name_en: str, name_zh: str, parent: BusinessType | None = None
+) -> BusinessType:
+    business_type = BusinessType(code=code, name_en=name_en, name_zh=name_zh, parent=parent)
+    business_type.full_clean()
+    business_type.save()
+    audit_record(action="business_type.create", obj=business_type, changes={"code": [None, code]})
+    return business_type
+
+
+@transaction.atomic
+def product_create(
+    *, code: str, name_en: str, name_zh: str, business_type: BusinessType
+) -> Product:
+    product = Product(code=code, name_en=name_en, name_zh=name_zh, business_type=business_type)
+    product.full_clean()
+    product.save()
+    audit_record(action="product.create", obj=product, changes={"code": [None, code]})
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, **changes) -> Product:
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    diff = _diff(product, changes)
+    for field, value in changes.items():
+        setattr(product, field, value)
+    product.full_clean()
+    product.save()
+    if diff:
+        audit_record(action="product.update", obj=product, changes=diff)
+    return product
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    employee_number: str,
+    name: str,
+    department: Department,
+    base_wage: Decimal,
+    hire_date: date,
+    **fields,
+) -> Staff:
+    staff = Staff(
+        employee_number=employee_number,
+        name=name,
+        department=department,
+        base_wage=base_wage,
+        hire_date=hire_date,
+        **fields,
+    )
+    staff.full_clean()
+    staff.save()
+    audit_record(
+        action="staff.create",
+        obj=staff,
+        changes={"employee_number": [None, employee_number], "department": [None, department.code]},
+    )
+    return staff
+
+
+@transaction.atomic
+def staff_update(*, staff: Staff, **changes) -> Staff:
+    staff = Staff.objects.select_for_update().get(pk=staff.pk)
+    diff = _diff(staff, changes)
+    for field, value in changes.items():
+        setattr(staff, field, value)
+    staff.full_clean()
+    staff.save()
+    if diff:
+        audit_record(action="staff.update", obj=staff, changes=diff)
+    return staff
+
+
+def _set_pii(customer: Customer, field: str, value: str) -> None:
+    setattr(customer, f"{field}_cipher", pii.encrypt(value))
+    if hasattr(customer, f"{field}_digest"):
+        setattr(customer, f"{field}_digest", pii.digest(value))
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    customer_number: str,
+    name: str,
+    home_department: Department,
+    segment: str,
+    id_number: str = "",
+    phone: str = "",
+    address: str = "",
+    **fields,
+) -> Customer:
+    customer = Customer(
+        customer_number=customer_number,
+        name=name,
+        home_department=home_department,
+        segment=segment,
+        **fields,
+    )
+    for field, value in (("id_number", id_number), ("phone", phone), ("address", address)):
+        _set_pii(customer, field, value)
+    customer.full_clean()
+    customer.save()
+    # Personal data never enters the audit trail in clear: only that it was set.
+    audit_record(
+        action="customer.create",
+        obj=customer,
+        changes={"customer_number": [None, customer_number], "personal_data_set": [None, True]},
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, **changes) -> Customer:
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    personal = {field: changes.pop(field) for field in PII_FIELDS if field in changes}
+    diff = _diff(customer, changes)
+    for field, value in changes.items():
+        setattr(customer, field, value)
+    for field, value in personal.items():
+        if pii.decrypt(getattr(customer, f"{field}_cipher")) != value:
+            _set_pii(customer, field, value)
+            diff[field] = ["***", "***"]
+    customer.full_clean()
+    customer.save()
+    if diff:
+        audit_record(action="customer.update", obj=customer, changes=diff)
+    return customer
