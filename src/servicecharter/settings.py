@@ -13,6 +13,8 @@ BASE_DIR = Path(env_str("CHARTER_HOME", str(Path.cwd())))
 VAR_DIR = BASE_DIR / "var"
 
 DEBUG = env_bool("CHARTER_DEBUG", False)
+# The local demo (`charter demo`): shows demo sign-in hints such as the current TOTP code.
+DEMO_MODE = env_bool("CHARTER_DEMO", False)
 # Production must set a real key; development and tests get a fixed, obviously unsafe one.
 PRODUCTION = env_bool("CHARTER_PRODUCTION", False)
 SECRET_KEY = (

@@ -1,0 +1,1 @@
+"""Core writes, one module per concern."""
