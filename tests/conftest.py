@@ -81,3 +81,10 @@ def compliance_officer(tree):
 def stranger(db):
     """Signed in, but holds no role anywhere."""
     return make_user("stranger", None, None)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """The browser tests need Chromium; they run only when asked for (`pytest tests/browser`)."""
+    if collection_path.name == "browser" and collection_path.is_dir():
+        return not any("browser" in str(arg) for arg in config.args)
+    return None

@@ -170,7 +170,7 @@ _EMAIL_BACKENDS = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
 }
-_email_backend = env_str("EMAIL_BACKEND", "console")
+_email_backend = env_str("EMAIL_BACKEND", "smtp" if PRODUCTION else "console")
 if _email_backend not in _EMAIL_BACKENDS:
     raise ImproperlyConfigured(
         f"EMAIL_BACKEND={_email_backend!r}: use one of {sorted(_EMAIL_BACKENDS)}."
@@ -192,7 +192,8 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # The header alone submits nothing; it only allows the domain to be put on the preload list.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
