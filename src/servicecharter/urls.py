@@ -1,9 +1,10 @@
 from django.urls import include, path
 
+from servicecharter.core.views import dashboard
 from servicecharter.core.views import home as core_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", dashboard.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("servicecharter.accounts.urls")),
