@@ -165,6 +165,8 @@ TASKS = {
     }
 }
 EVENT_MAX_ATTEMPTS = env_int("EVENT_MAX_ATTEMPTS", 8)
+# How long a worker owns a delivery it is running; past this another worker may take it over.
+EVENT_CLAIM_SECONDS = env_int("EVENT_CLAIM_SECONDS", 300)
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 120)
 
 # Mail: the console by default; SMTP when EMAIL_BACKEND=smtp.
