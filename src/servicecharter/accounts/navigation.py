@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.scoping import has_capability
 
 
@@ -22,6 +23,10 @@ class NavItem:
 # Modules add their entries here as they are built.
 MENU: list[NavItem] = [
     NavItem(_("Home"), "home", None),
+    NavItem(_("Departments"), "org:department_tree", perms.VIEW_ORG),
+    NavItem(_("Staff"), "org:staff_list", perms.VIEW_ORG),
+    NavItem(_("Customers"), "org:customer_list", perms.VIEW_CUSTOMERS),
+    NavItem(_("Products"), "org:product_list", perms.VIEW_ORG),
 ]
 
 

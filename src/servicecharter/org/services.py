@@ -243,3 +243,40 @@ def customer_update(*, customer: Customer, **changes) -> Customer:
     if diff:
         audit_record(action="customer.update", obj=customer, changes=diff)
     return customer
+
+
+@transaction.atomic
+def business_type_update(*, business_type: BusinessType, **changes) -> BusinessType:
+    business_type = BusinessType.objects.select_for_update().get(pk=business_type.pk)
+    if "parent" in changes and changes["parent"] is not None:
+        _refuse_business_type_cycle(business_type, changes["parent"])
+    diff = _diff(business_type, changes)
+    for field, value in changes.items():
+        setattr(business_type, field, value)
+    business_type.full_clean()
+    business_type.save()
+    if diff:
+        audit_record(action="business_type.update", obj=business_type, changes=diff)
+    return business_type
+
+
+def _refuse_business_type_cycle(business_type: BusinessType, parent: BusinessType) -> None:
+    ancestor = parent
+    while ancestor is not None:
+        if ancestor.pk == business_type.pk:
+            raise ValidationError(
+                {"parent": _("A business type cannot be placed under itself or its own subtypes.")}
+            )
+        ancestor = ancestor.parent
+
+
+@transaction.atomic
+def customer_pii_reveal(*, customer: Customer, field: str) -> str:
+    """The full value of one personal-data field, for a viewer whose role needs it. The
+    caller checks the capability; this records the reveal (naming field and customer, never
+    the value) in the same transaction as it is read."""
+    if field not in PII_FIELDS:
+        raise ValidationError(_("Unknown personal-data field."))
+    value = pii.decrypt(getattr(customer, f"{field}_cipher"))
+    audit_record(action="pii.reveal", obj=customer, changes={"field": field})
+    return value
