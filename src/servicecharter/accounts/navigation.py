@@ -27,6 +27,7 @@ MENU: list[NavItem] = [
     NavItem(_("Staff"), "org:staff_list", perms.VIEW_ORG),
     NavItem(_("Customers"), "org:customer_list", perms.VIEW_CUSTOMERS),
     NavItem(_("Products"), "org:product_list", perms.VIEW_ORG),
+    NavItem(_("Calendars"), "core:calendar_list", perms.MANAGE_CALENDARS),
 ]
 
 

@@ -1,4 +1,23 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from servicecharter.core.views import calendars as calendar_views
 
 app_name = "core"
 urlpatterns: list = []
+
+urlpatterns += [
+    path("calendars/", calendar_views.calendar_list, name="calendar_list"),
+    path("calendars/new/", calendar_views.calendar_new, name="calendar_new"),
+    path("calendars/<str:code>/", calendar_views.calendar_detail, name="calendar_detail"),
+    path("calendars/<str:code>/days/", calendar_views.calendar_day_add, name="calendar_day_add"),
+    path(
+        "calendars/<str:code>/days/<str:day>/remove/",
+        calendar_views.calendar_day_delete,
+        name="calendar_day_delete",
+    ),
+    path(
+        "calendars/<str:code>/schedule/",
+        calendar_views.calendar_schedule,
+        name="calendar_schedule",
+    ),
+]
