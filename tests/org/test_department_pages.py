@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from servicecharter.accounts.choices import Role
 from servicecharter.core.models import AuditEntry
@@ -11,6 +12,14 @@ from servicecharter.org.choices import DepartmentKind
 from servicecharter.org.models import Department
 from servicecharter.org.services import department_create
 from tests.conftest import make_user
+
+
+def _sign_in(client, user) -> None:
+    """Sign in as ``user``; roles that need a second factor count as enrolled."""
+    if user.totp_confirmed_at is None:
+        user.totp_confirmed_at = timezone.now()
+        user.save(update_fields=["totp_confirmed_at"])
+    client.force_login(user)
 
 
 @pytest.fixture
@@ -23,7 +32,7 @@ def _codes(response) -> set[str]:
 
 
 def test_the_tree_shows_only_the_supervisors_branch(client, tree, bj_supervisor):
-    client.force_login(bj_supervisor)
+    _sign_in(client, bj_supervisor)
     response = client.get(reverse("org:department_tree"))
     assert response.status_code == 200
     html = response.content.decode()
@@ -34,22 +43,20 @@ def test_the_tree_shows_only_the_supervisors_branch(client, tree, bj_supervisor)
 
 
 def test_the_list_shows_only_the_scope(client, tree, bj_supervisor):
-    client.force_login(bj_supervisor)
+    _sign_in(client, bj_supervisor)
     response = client.get(reverse("org:department_list"))
     assert _codes(response) == {"BJ", "BJ-T1"}
 
 
-def test_another_branchs_department_is_not_found_by_guessing_its_id(
-    client, tree, bj_supervisor
-):
-    client.force_login(bj_supervisor)
+def test_another_branchs_department_is_not_found_by_guessing_its_id(client, tree, bj_supervisor):
+    _sign_in(client, bj_supervisor)
     assert client.get(reverse("org:department_detail", args=[tree["sh"].pk])).status_code == 404
     assert client.get(reverse("org:department_detail", args=[tree["bj"].pk])).status_code == 200
     assert client.get(reverse("org:department_detail", args=[999999])).status_code == 404
 
 
 def test_someone_without_any_role_is_refused(client, stranger):
-    client.force_login(stranger)
+    _sign_in(client, stranger)
     assert client.get(reverse("org:department_list")).status_code == 403
     assert client.get(reverse("org:department_tree")).status_code == 403
 
@@ -61,7 +68,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, tree):
 
 
 def test_a_supervisor_cannot_create_or_edit_departments(client, tree, bj_supervisor):
-    client.force_login(bj_supervisor)
+    _sign_in(client, bj_supervisor)
     assert client.get(reverse("org:department_create")).status_code == 403
     response = client.post(
         reverse("org:department_edit", args=[tree["bj_team"].pk]), {"code": "HACK"}
@@ -71,7 +78,7 @@ def test_a_supervisor_cannot_create_or_edit_departments(client, tree, bj_supervi
 
 
 def test_hr_creates_a_team_under_their_branch(client, tree, bj_hr):
-    client.force_login(bj_hr)
+    _sign_in(client, bj_hr)
     response = client.post(
         reverse("org:department_create"),
         {
@@ -91,7 +98,7 @@ def test_hr_creates_a_team_under_their_branch(client, tree, bj_hr):
 
 
 def test_hr_cannot_create_under_another_branch(client, tree, bj_hr):
-    client.force_login(bj_hr)
+    _sign_in(client, bj_hr)
     response = client.post(
         reverse("org:department_create"),
         {
@@ -109,7 +116,7 @@ def test_hr_cannot_create_under_another_branch(client, tree, bj_hr):
 
 
 def test_a_branch_hr_cannot_create_a_root_department(client, tree, bj_hr):
-    client.force_login(bj_hr)
+    _sign_in(client, bj_hr)
     response = client.post(
         reverse("org:department_create"),
         {
@@ -126,10 +133,8 @@ def test_a_branch_hr_cannot_create_a_root_department(client, tree, bj_hr):
     assert not Department.objects.filter(code="ROOT2").exists()
 
 
-def test_a_duplicate_code_is_shown_beside_the_field_and_nothing_changes(
-    client, tree, admin_user
-):
-    client.force_login(admin_user)
+def test_a_duplicate_code_is_shown_beside_the_field_and_nothing_changes(client, tree, admin_user):
+    _sign_in(client, admin_user)
     before = Department.objects.count()
     response = client.post(
         reverse("org:department_create"),
@@ -165,7 +170,7 @@ def _edit_data(department, **overrides):
 def test_moving_a_department_under_its_own_team_is_refused_beside_the_field(
     client, tree, admin_user
 ):
-    client.force_login(admin_user)
+    _sign_in(client, admin_user)
     bj = tree["bj"]
     response = client.post(
         reverse("org:department_edit", args=[bj.pk]),
@@ -181,7 +186,7 @@ def test_moving_a_department_under_its_own_team_is_refused_beside_the_field(
 
 
 def test_moving_a_team_to_another_branch_moves_its_subtree(client, tree, admin_user):
-    client.force_login(admin_user)
+    _sign_in(client, admin_user)
     desk = department_create(
         code="BJ-T1-D",
         name_en="Desk",
@@ -199,7 +204,7 @@ def test_moving_a_team_to_another_branch_moves_its_subtree(client, tree, admin_u
 
 
 def test_hr_may_rename_their_own_branch_without_moving_it(client, tree, bj_hr):
-    client.force_login(bj_hr)
+    _sign_in(client, bj_hr)
     bj = tree["bj"]
     response = client.post(
         reverse("org:department_edit", args=[bj.pk]), _edit_data(bj, name_en="Beijing Main")
@@ -211,7 +216,7 @@ def test_hr_may_rename_their_own_branch_without_moving_it(client, tree, bj_hr):
 
 
 def test_hr_cannot_edit_another_branch(client, tree, bj_hr):
-    client.force_login(bj_hr)
+    _sign_in(client, bj_hr)
     response = client.post(
         reverse("org:department_edit", args=[tree["sh"].pk]),
         _edit_data(tree["sh"], name_en="Taken"),
@@ -222,7 +227,7 @@ def test_hr_cannot_edit_another_branch(client, tree, bj_hr):
 
 
 def test_htmx_filtering_returns_only_the_results(client, tree, admin_user):
-    client.force_login(admin_user)
+    _sign_in(client, admin_user)
     response = client.get(
         reverse("org:department_list"), {"q": "Shanghai"}, headers={"HX-Request": "true"}
     )
@@ -243,8 +248,10 @@ def _add_teams(parent, count):
         )
 
 
-def test_the_list_runs_a_fixed_number_of_queries(client, tree, admin_user, django_assert_num_queries):
-    client.force_login(admin_user)
+def test_the_list_runs_a_fixed_number_of_queries(
+    client, tree, admin_user, django_assert_num_queries
+):
+    _sign_in(client, admin_user)
     url = reverse("org:department_list")
     _add_teams(tree["bj"], 5)
     with CaptureQueriesContext(connection) as few:
