@@ -88,3 +88,17 @@ def pytest_ignore_collect(collection_path, config):
     if collection_path.name == "browser" and collection_path.is_dir():
         return not any("browser" in str(arg) for arg in config.args)
     return None
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """On PostgreSQL the audit table refuses TRUNCATE (core migration 0002). The test database
+    lets a superuser session through, so Django can empty tables after transactional tests."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER DATABASE {name} SET charter.allow_audit_truncate = on")
+            connection.close()  # the next connection picks the setting up

@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Records 403s and refused look-ups; after authentication so the actor is known.
+    "servicecharter.core.audit.AuditAccessMiddleware",
 ]
 
 ROOT_URLCONF = "servicecharter.urls"

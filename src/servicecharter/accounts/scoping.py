@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from servicecharter.accounts.permissions import ROLE_CAPABILITIES
+from servicecharter.core.audit import audit_refusal
 
 
 def _grants(user) -> list[tuple[str, str]]:
@@ -76,8 +77,15 @@ def get_in_scope_or_404(
     queryset: QuerySet, user, capability: str, department_field="department", **lookup
 ):
     """Fetch one row the user may act on. A row outside the scope is indistinguishable from a
-    row that does not exist, so ids cannot be probed."""
+    row that does not exist, so ids cannot be probed; but the attempt is recorded."""
     try:
         return restrict(queryset, user, capability, department_field).get(**lookup)
     except queryset.model.DoesNotExist as exc:
+        if queryset.filter(**lookup).exists():
+            audit_refusal(
+                reason="out_of_scope",
+                object_type=queryset.model._meta.label_lower,
+                object_id=",".join(str(value) for value in lookup.values()),
+                details={"capability": capability},
+            )
         raise Http404 from exc
