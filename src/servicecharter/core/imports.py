@@ -1,0 +1,547 @@
+"""Reading and validating CSV/XLSX imports, for every module.
+
+An import runs in two streaming passes over the stored file, so memory stays flat whatever
+its size: the first pass parses and checks every row and collects the errors (only the keys
+seen and the numbers of the bad lines are kept); the second pass, inside one transaction,
+parses the rows again and applies the good ones in batches. Nothing is applied when a row is
+bad, unless the user chose to skip bad rows.
+
+A module describes its file with an ``Importer`` subclass in its own ``imports.py`` and
+registers it with ``register``; ``importer_for`` finds every module's importers by
+autodiscovery, so ``core`` never imports the modules above it.
+
+Line numbers are the row numbers a spreadsheet shows: the header is line 1, the first data
+row line 2 (a quoted value spanning several physical lines still counts as one row).
+"""
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, BinaryIO
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models
+from django.utils import translation
+from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext_lazy as _
+
+CHUNK_BYTES = 64 * 1024
+# The error table is meant to be read; past this many rows the report says how many more.
+MAX_STORED_ERRORS = 10_000
+
+
+class ImportState(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    VALIDATING = "validating", _("Checking rows")
+    APPLYING = "applying", _("Importing")
+    DONE = "done", _("Imported")
+    REJECTED = "rejected", _("Rejected: nothing imported")
+    FAILED = "failed", _("Failed")
+
+
+FINISHED_STATES = {ImportState.DONE, ImportState.REJECTED, ImportState.FAILED}
+
+# Every reason a row can be refused. Stored as a code with parameters and translated when
+# shown, so the report reads in the language of whoever opens it.
+MESSAGES = {
+    "unreadable": _("The file cannot be read: save it as CSV (UTF-8 or GB18030) or XLSX."),
+    "empty_file": _("The file has no header row."),
+    "missing_column": _("The column “%(column)s” is missing from the file."),
+    "missing_value": _("A value is required."),
+    "too_long": _("At most %(max)s characters."),
+    "not_a_number": _("“%(value)s” is not a number."),
+    "not_an_integer": _("“%(value)s” is not a whole number."),
+    "negative": _("Must not be negative."),
+    "out_of_range": _("Must be between %(min)s and %(max)s."),
+    "too_large": _("“%(value)s” is too large."),
+    "bad_date": _("“%(value)s” is not a date (use YYYY-MM-DD)."),
+    "bad_choice": _("“%(value)s” is not one of: %(choices)s."),
+    "bad_boolean": _("“%(value)s” is not yes or no."),
+    "bad_email": _("“%(value)s” is not an email address."),
+    "bad_currency": _("“%(value)s” is not a three-letter currency code."),
+    "duplicate_in_file": _("“%(value)s” already appears on line %(line)s."),
+    "unknown_department": _("No department has the code “%(value)s”."),
+    "unknown_parent": _("No department has the code “%(value)s”, in the file or already."),
+    "parent_has_errors": _("The parent department “%(value)s” has errors in this file."),
+    "own_ancestor": _("Department “%(value)s” would become its own ancestor."),
+    "out_of_scope": _("Outside your scope: you may not import “%(value)s”."),
+    "more_errors": _("%(count)s more bad rows are not listed."),
+    "crashed": _("The import stopped on an unexpected error; nothing was imported."),
+}
+
+
+def error_message(error: dict) -> str:
+    """The translated reason of a stored error."""
+    template = MESSAGES.get(error.get("code"), error.get("code", ""))
+    return str(template) % error.get("params", {}) if error.get("params") else str(template)
+
+
+class CellError(Exception):
+    """A cell value that cannot be used: a message code and its parameters."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+# Parsers: each takes the cell text (stripped, never blank) and returns the value or raises
+# CellError. Blank cells never reach a parser.
+
+
+def text(max_length: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_length:
+            raise CellError("too_long", max=max_length)
+        return value
+
+    return parse
+
+
+def code_text(max_length: int) -> Callable[[str], str]:
+    """A code or number used as a key: spreadsheets turn 1001 into 1001.0; undo that."""
+    base = text(max_length)
+
+    def parse(value: str) -> str:
+        if re.fullmatch(r"\d+\.0+", value):
+            value = value.split(".", 1)[0]
+        return base(value)
+
+    return parse
+
+
+def money(max_digits: int = 12, decimal_places: int = 2) -> Callable[[str], Decimal]:
+    def parse(value: str) -> Decimal:
+        cleaned = value.replace(",", "").replace("，", "").replace(" ", "")
+        try:
+            number = Decimal(cleaned)
+        except InvalidOperation:
+            raise CellError("not_a_number", value=value) from None
+        if not number.is_finite():
+            raise CellError("not_a_number", value=value)
+        if number < 0:
+            raise CellError("negative")
+        number = number.quantize(Decimal(1).scaleb(-decimal_places))
+        if number.adjusted() >= max_digits - decimal_places:
+            raise CellError("too_large", value=value)
+        return number
+
+    return parse
+
+
+def integer(minimum: int, maximum: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        cleaned = value[:-2] if value.endswith(".0") else value
+        try:
+            number = int(cleaned)
+        except ValueError:
+            raise CellError("not_an_integer", value=value) from None
+        if not minimum <= number <= maximum:
+            raise CellError("out_of_range", min=minimum, max=maximum)
+        return number
+
+    return parse
+
+
+_DATE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?"
+)
+
+
+def a_date(value: str) -> date:
+    """2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日 (and a spreadsheet's midnight time)."""
+    match = _DATE.fullmatch(value)
+    if not match:
+        raise CellError("bad_date", value=value)
+    try:
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        raise CellError("bad_date", value=value) from None
+
+
+_TRUE = {"1", "true", "yes", "y", "是", "√", "x"}
+_FALSE = {"0", "false", "no", "n", "否"}
+
+
+def boolean(value: str) -> bool:
+    folded = value.casefold()
+    if folded in _TRUE:
+        return True
+    if folded in _FALSE:
+        return False
+    raise CellError("bad_boolean", value=value)
+
+
+def email(value: str) -> str:
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise CellError("bad_email", value=value) from None
+    return value
+
+
+def currency(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{3}", value):
+        raise CellError("bad_currency", value=value)
+    return value.upper()
+
+
+def choice(choices: type[models.TextChoices], aliases: dict[str, str] | None = None):
+    """A value of ``choices`` given as its code, its English or Chinese label, or an alias."""
+    accepted: dict[str, str] = {}
+    for code, label in choices.choices:
+        accepted[code.casefold()] = code
+        with translation.override("en"):
+            accepted[str(label).casefold()] = code
+        with translation.override("zh-hans"):
+            accepted[str(label).casefold()] = code
+    for alias, code in (aliases or {}).items():
+        accepted[alias.casefold()] = code
+    shown = ", ".join(code for code, _label in choices.choices)
+
+    def parse(value: str) -> str:
+        try:
+            return accepted[value.casefold()]
+        except KeyError:
+            raise CellError("bad_choice", value=value, choices=shown) from None
+
+    return parse
+
+
+def normalise_header(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "_", str(name or "").strip().lstrip("\ufeff")).strip("_").casefold()
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an import file. ``headers`` are the names accepted besides ``key``
+    (English labels, Chinese names). A ``required`` column must be in the file and every row
+    must give it a value; an optional column may be absent (existing values are then kept)
+    or blank (the field is cleared, or gets its default on a new record)."""
+
+    key: str
+    headers: tuple[str, ...] = ()
+    required: bool = False
+    parse: Callable[[str], Any] = str
+    # The header written by exports in Chinese; the key is the English header.
+    zh: str = ""
+
+    def accepts(self, header: str) -> bool:
+        wanted = normalise_header(header)
+        return wanted in {normalise_header(name) for name in (self.key, self.zh, *self.headers)}
+
+    def export_header(self) -> str:
+        language = translation.get_language() or ""
+        return self.zh if language.startswith("zh") and self.zh else self.key
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, Any]
+    ok: bool = True
+
+
+@dataclass
+class Report:
+    """The errors of one import and the lines they fell on."""
+
+    errors: list[dict] = field(default_factory=list)
+    bad_lines: set[int] = field(default_factory=set)
+    file_error: bool = False
+    not_listed: int = 0
+
+    def add(self, line: int, column: str, code: str, /, **params) -> None:
+        self.bad_lines.add(line)
+        if len(self.errors) < MAX_STORED_ERRORS:
+            self.errors.append({"line": line, "column": column, "code": code, "params": params})
+        else:
+            self.not_listed += 1
+
+    def refuse_file(self, column: str, code: str, /, **params) -> None:
+        self.file_error = True
+        self.errors.append({"line": 1, "column": column, "code": code, "params": params})
+
+    def as_json(self) -> list[dict]:
+        errors = sorted(self.errors, key=lambda error: error["line"])
+        if self.not_listed:
+            errors.append(
+                {
+                    "line": 0,
+                    "column": "",
+                    "code": "more_errors",
+                    "params": {"count": self.not_listed},
+                }
+            )
+        return errors
+
+
+class Importer:
+    """What a module says about one kind of import. Subclasses set the class attributes and
+    implement ``check_batch`` (checks that need the database, one query per batch) and
+    ``apply_batch``; ``check_file`` and ``apply_finish`` serve checks and writes that need the
+    whole file (a department tree)."""
+
+    kind: str = ""
+    label = ""
+    capability: str = ""
+    columns: tuple[Column, ...] = ()
+    key: str = ""  # the column that identifies a record: duplicates are refused, matches updated
+    batch_size: int = 1000
+
+    def __init__(self, *, user):
+        self.user = user
+        self.present: set[str] = set()  # the keys of the columns the file has
+        self.created = 0
+        self.updated = 0
+
+    def column(self, key: str) -> Column:
+        return next(column for column in self.columns if column.key == key)
+
+    def check_batch(self, rows: list[Row], report: Report) -> None:
+        """Add errors for rows that fail a database check; mark them ``ok = False``."""
+
+    def check_file(self, report: Report) -> None:
+        """Checks that need every row of the file (called after the last batch)."""
+
+    def apply_batch(self, rows: list[Row]) -> None:
+        raise NotImplementedError
+
+    def apply_finish(self) -> None:
+        """Writes that need the whole file (called after the last batch)."""
+
+    def reject(self, row: Row, report: Report, column: str, code: str, /, **params) -> None:
+        row.ok = False
+        report.add(row.line, column, code, **params)
+
+
+_REGISTRY: dict[str, type[Importer]] = {}
+_discovered = False
+
+
+def register(importer: type[Importer]) -> type[Importer]:
+    _REGISTRY[importer.kind] = importer
+    return importer
+
+
+def importers() -> dict[str, type[Importer]]:
+    """Every registered importer, by kind (each module's ``imports.py`` is loaded once)."""
+    global _discovered
+    if not _discovered:
+        autodiscover_modules("imports")
+        _discovered = True
+    return dict(_REGISTRY)
+
+
+# Reading files ------------------------------------------------------------------------
+
+
+def detect_encoding(stream: BinaryIO) -> str:
+    """UTF-8 (BOM or not) when the whole file decodes strictly as UTF-8, else GB18030 (a
+    superset of GBK, what Chinese Excel writes). The check streams the file in chunks: a GBK
+    file almost never happens to be valid UTF-8, while a UTF-8 file always is."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    try:
+        while chunk := stream.read(CHUNK_BYTES):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError:
+        encoding = "gb18030"
+    stream.seek(0)
+    return encoding
+
+
+def _cell_text(value) -> str:
+    """A spreadsheet cell as the text a CSV would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value).strip()
+
+
+def _csv_records(stream: BinaryIO) -> Iterator[list[str]]:
+    encoding = detect_encoding(stream)
+    wrapper = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        yield from csv.reader(wrapper)
+    finally:
+        wrapper.detach()
+
+
+def _xlsx_records(stream: BinaryIO) -> Iterator[list[str]]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(stream, read_only=True, data_only=True)
+    try:
+        for values in workbook.active.iter_rows(values_only=True):
+            yield [_cell_text(value) for value in values]
+    finally:
+        workbook.close()
+
+
+def read_records(stream: BinaryIO, file_name: str) -> Iterator[list[str]]:
+    """The rows of a CSV or XLSX file as lists of text, in constant memory."""
+    if file_name.lower().endswith(".xlsx"):
+        return _xlsx_records(stream)
+    return _csv_records(stream)
+
+
+class UnreadableFile(Exception):
+    pass
+
+
+def _map_header(importer: Importer, header: list[str], report: Report) -> dict[str, int]:
+    """Column key → position in the row; a missing required column refuses the file."""
+    positions: dict[str, int] = {}
+    for position, name in enumerate(header):
+        for column in importer.columns:
+            if column.key not in positions and column.accepts(name):
+                positions[column.key] = position
+                break
+    for column in importer.columns:
+        if column.required and column.key not in positions:
+            report.refuse_file(column.key, "missing_column", column=column.export_header())
+    return positions
+
+
+def _parse_row(
+    importer: Importer, line: int, record: list[str], positions: dict[str, int], report: Report
+) -> Row:
+    row = Row(line=line, values={})
+    for column in importer.columns:
+        position = positions.get(column.key)
+        if position is None:
+            continue
+        raw = record[position].strip() if position < len(record) else ""
+        if not raw:
+            if column.required:
+                importer.reject(row, report, column.key, "missing_value")
+            else:
+                row.values[column.key] = None
+            continue
+        try:
+            row.values[column.key] = column.parse(raw)
+        except CellError as error:
+            importer.reject(row, report, column.key, error.code, **error.params)
+    return row
+
+
+def iter_rows(
+    importer: Importer, stream: BinaryIO, file_name: str, report: Report
+) -> Iterator[Row]:
+    """Parse every data row; blank rows (a spreadsheet's trailing lines) are passed over.
+    Sets ``importer.present``; a file without its required columns yields nothing."""
+    try:
+        records = read_records(stream, file_name)
+        header = next(records, None)
+    except Exception as exc:  # a corrupt XLSX raises anything from zipfile to KeyError
+        raise UnreadableFile from exc
+    if header is None or not any(cell.strip() for cell in header):
+        report.refuse_file("", "empty_file")
+        return
+    positions = _map_header(importer, header, report)
+    if report.file_error:
+        return
+    importer.present = set(positions)
+    line = 1
+    try:
+        for record in records:
+            line += 1
+            if any(cell.strip() for cell in record):
+                yield _parse_row(importer, line, record, positions, report)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise UnreadableFile from exc
+
+
+def batched_rows(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def validate(
+    importer: Importer, stream: BinaryIO, file_name: str, on_progress=None
+) -> tuple[Report, int]:
+    """The first pass: every error of the file, and the number of data rows."""
+    report = Report()
+    seen: dict[Any, int] = {}
+    total = 0
+    try:
+        for batch in batched_rows(
+            iter_rows(importer, stream, file_name, report), importer.batch_size
+        ):
+            for row in batch:
+                key = row.values.get(importer.key)
+                if row.ok and key is not None:
+                    first = seen.setdefault(key, row.line)
+                    if first != row.line:
+                        importer.reject(
+                            row, report, importer.key, "duplicate_in_file", value=key, line=first
+                        )
+            importer.check_batch([row for row in batch if row.ok], report)
+            total += len(batch)
+            if on_progress:
+                on_progress(total)
+    except UnreadableFile:
+        report = Report()
+        report.refuse_file("", "unreadable")
+        return report, total
+    if not report.file_error:
+        importer.check_file(report)
+    return report, total
+
+
+def apply(
+    importer: Importer, stream: BinaryIO, file_name: str, report: Report, on_progress=None
+) -> int:
+    """The second pass: apply every row the first pass found good. The caller holds the
+    transaction. Returns the number of rows applied."""
+    scratch = Report()  # the errors were collected by the first pass already
+    applied = 0
+    done = 0
+    for batch in batched_rows(iter_rows(importer, stream, file_name, scratch), importer.batch_size):
+        good = [row for row in batch if row.line not in report.bad_lines and row.ok]
+        if good:
+            importer.apply_batch(good)
+        applied += len(good)
+        done += len(batch)
+        if on_progress:
+            on_progress(done)
+    importer.apply_finish()
+    return applied
+
+
+def count_rows(stream: BinaryIO, file_name: str) -> int:
+    """The number of data rows, for the progress bar: a quick pass for CSV, the sheet's
+    recorded size for XLSX. 0 when the file cannot be read (validation will say why)."""
+    try:
+        if file_name.lower().endswith(".xlsx"):
+            from openpyxl import load_workbook
+
+            workbook = load_workbook(stream, read_only=True)
+            try:
+                return max((workbook.active.max_row or 1) - 1, 0)
+            finally:
+                workbook.close()
+        return max(sum(1 for _record in _csv_records(stream)) - 1, 0)
+    except Exception:
+        return 0

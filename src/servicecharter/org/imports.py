@@ -1,0 +1,722 @@
+"""Imports and exports of departments, staff and customers.
+
+Every import is an upsert by its key (department code, employee number, customer number):
+a new key creates a record, a known key updates it, so importing the same file twice changes
+nothing the second time. A column present in the file is written for every row (a blank
+optional cell clears the field or restores its default); a column absent from the file
+leaves that field of existing records as it is.
+
+Scope: a row is imported only when the importer holds the import capability for the
+department it lands in and, for an existing record, for the department it is in now. A
+row outside the scope is a row error, never imported.
+
+Exports use the list pages' selectors and filter forms, so an export holds exactly what the
+list shows (all pages of it), in the importer's columns, so it imports back unchanged.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from servicecharter.accounts import permissions as perms
+from servicecharter.accounts.scoping import scope_paths
+from servicecharter.core import audit, pii
+from servicecharter.core import exports as core_exports
+from servicecharter.core import imports as core_imports
+from servicecharter.core.imports import Column, Importer, Report, Row
+from servicecharter.org import services
+from servicecharter.org.choices import (
+    Channel,
+    CustomerSegment,
+    CustomerTier,
+    DepartmentKind,
+    Language,
+    StaffStatus,
+)
+from servicecharter.org.forms import CustomerFilterForm, DepartmentFilterForm, StaffFilterForm
+from servicecharter.org.models import Customer, Department, Staff
+from servicecharter.org.selectors import customer_list, department_list, staff_list
+
+# Chinese words HR files use for the choice values, whatever the translation catalogue says.
+STATUS_ALIASES = {"在职": "active", "正常": "active", "停职": "suspended", "离职": "left"}
+KIND_ALIASES = {
+    "总行": "head_office",
+    "分行": "branch",
+    "支行": "sub_branch",
+    "团队": "team",
+    "小组": "team",
+    "部门": "function",
+    "职能部门": "function",
+}
+SEGMENT_ALIASES = {
+    "零售": "retail",
+    "大众": "retail",
+    "富裕": "affluent",
+    "私人银行": "private",
+    "小微企业": "small_business",
+    "小微": "small_business",
+    "公司": "corporate",
+    "对公": "corporate",
+    "老年": "senior",
+    "老年人": "senior",
+    "学生": "student",
+}
+TIER_ALIASES = {
+    "普通": "standard",
+    "标准": "standard",
+    "银卡": "silver",
+    "金卡": "gold",
+    "白金": "platinum",
+    "白金卡": "platinum",
+}
+LANGUAGE_ALIASES = {
+    "中文": "zh-hans",
+    "简体中文": "zh-hans",
+    "zh": "zh-hans",
+    "zh-cn": "zh-hans",
+    "英文": "en",
+    "英语": "en",
+}
+CHANNEL_ALIASES = {
+    "电话": "phone",
+    "在线": "chat",
+    "在线客服": "chat",
+    "社交媒体": "social",
+    "网点": "branch",
+    "柜面": "branch",
+    "邮件": "email",
+    "电子邮件": "email",
+    "信函": "letter",
+    "手机银行": "app",
+    "监管转办": "regulator",
+}
+
+
+def _max(model: type[Model], field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
+class _Scope:
+    """The importer's scope for one capability, as path prefixes (one query)."""
+
+    def __init__(self, user, capability: str):
+        self.roots = scope_paths(user, capability)
+
+    def covers(self, path: str) -> bool:
+        return any(path.startswith(root) for root in self.roots)
+
+    def covers_a_whole_tree(self) -> bool:
+        return any(root.count(".") == 1 for root in self.roots)
+
+
+def _audit_each(entries: list[dict]) -> None:
+    """One audit row per changed record, when the audit trail offers a bulk writer. Without
+    it the import's single summary row (written by the import service) stands for them."""
+    record_many = getattr(audit, "audit_record_many", None)
+    if record_many is not None and entries:
+        record_many(entries)
+
+
+def _default(model: type[Model], field: str):
+    return model._meta.get_field(field).get_default()
+
+
+# Departments ---------------------------------------------------------------------------
+
+
+@core_imports.register
+class DepartmentImporter(Importer):
+    kind = "departments"
+    label = _("Departments")
+    capability = perms.IMPORT_ORG
+    key = "code"
+    columns = (
+        Column(
+            "code",
+            ("department_code", "部门编码", "机构代码", "机构编码"),
+            True,
+            core_imports.code_text(_max(Department, "code")),
+            zh="编码",
+        ),
+        Column(
+            "name_en",
+            ("english_name", "英文名称"),
+            True,
+            core_imports.text(_max(Department, "name_en")),
+            zh="英文名称",
+        ),
+        Column(
+            "name_zh",
+            ("chinese_name", "名称", "部门名称", "机构名称"),
+            True,
+            core_imports.text(_max(Department, "name_zh")),
+            zh="中文名称",
+        ),
+        Column(
+            "kind",
+            ("type", "类型", "机构类型"),
+            True,
+            core_imports.choice(DepartmentKind, KIND_ALIASES),
+            zh="类别",
+        ),
+        Column(
+            "parent",
+            ("parent_code", "上级", "上级编码", "上级机构", "上级部门编码"),
+            False,
+            core_imports.code_text(_max(Department, "code")),
+            zh="上级部门",
+        ),
+        Column(
+            "calendar_code",
+            ("calendar", "工作日历"),
+            False,
+            core_imports.text(_max(Department, "calendar_code")),
+            zh="日历",
+        ),
+    )
+
+    def __init__(self, *, user):
+        super().__init__(user=user)
+        self.scope = _Scope(user, self.capability)
+        self.file_rows: dict[str, Row] = {}
+        self.to_apply: list[Row] = []
+
+    def check_batch(self, rows: list[Row], report: Report) -> None:
+        for row in rows:
+            self.file_rows[row.values["code"]] = row
+
+    def check_file(self, report: Report) -> None:
+        existing = {
+            code: (parent_code, path)
+            for code, parent_code, path in Department.objects.values_list(
+                "code", "parent__code", "path"
+            )
+        }
+        parent_of = {code: parent for code, (parent, _path) in existing.items()}
+        for code, row in self.file_rows.items():
+            if "parent" in self.present or code not in existing:
+                parent_of[code] = row.values.get("parent")
+        for code, row in self.file_rows.items():
+            parent = row.values.get("parent")
+            if parent is not None and parent not in existing and parent not in self.file_rows:
+                self.reject(row, report, "parent", "unknown_parent", value=parent)
+            elif self._is_own_ancestor(code, parent_of):
+                self.reject(row, report, "parent", "own_ancestor", value=code)
+        for code, row in self.file_rows.items():
+            if row.ok:
+                self._check_scope(code, row, existing, parent_of, report)
+        self._reject_orphans(existing, report)
+
+    @staticmethod
+    def _is_own_ancestor(code: str, parent_of: dict) -> bool:
+        seen = set()
+        ancestor = parent_of.get(code)
+        while ancestor is not None and ancestor not in seen:
+            if ancestor == code:
+                return True
+            seen.add(ancestor)
+            ancestor = parent_of.get(ancestor)
+        return False
+
+    def _check_scope(self, code, row, existing, parent_of, report) -> None:
+        if code in existing and not self.scope.covers(existing[code][1]):
+            self.reject(row, report, "code", "out_of_scope", value=code)
+            return
+        moves = code not in existing or parent_of[code] != existing[code][0]
+        if not moves:
+            return
+        # The new place is inside the scope when its nearest already existing ancestor is.
+        anchor = parent_of[code]
+        while anchor is not None and anchor not in existing:
+            anchor = parent_of.get(anchor)
+        allowed = (
+            self.scope.covers(existing[anchor][1])
+            if anchor is not None
+            else self.scope.covers_a_whole_tree()
+        )
+        if not allowed:
+            self.reject(row, report, "parent", "out_of_scope", value=parent_of[code] or code)
+
+    def _reject_orphans(self, existing, report) -> None:
+        """A new department whose parent's row is bad cannot be placed: refuse it too (and
+        its own children in turn)."""
+        changed = True
+        while changed:
+            changed = False
+            for row in self.file_rows.values():
+                parent = row.values.get("parent")
+                parent_row = self.file_rows.get(parent)
+                if row.ok and parent_row and not parent_row.ok and parent not in existing:
+                    self.reject(row, report, "parent", "parent_has_errors", value=parent)
+                    changed = True
+
+    def apply_batch(self, rows: list[Row]) -> None:
+        self.to_apply.extend(rows)
+
+    def apply_finish(self) -> None:
+        """Parents before children, through the department services (few rows, each one
+        audited, paths kept right when a subtree moves)."""
+        in_file = {row.values["code"] for row in self.to_apply}
+        for row in sorted(self.to_apply, key=lambda row: self._file_depth(row, in_file)):
+            self._apply_department(row)
+
+    def _file_depth(self, row: Row, in_file: set[str]) -> int:
+        depth, parent = 0, row.values.get("parent")
+        while parent in in_file and depth <= len(in_file):
+            depth += 1
+            parent = self.file_rows[parent].values.get("parent")
+        return depth
+
+    def _apply_department(self, row: Row) -> None:
+        values = dict(row.values)
+        code = values.pop("code")
+        if values.get("calendar_code", "") is None:
+            values["calendar_code"] = _default(Department, "calendar_code")
+        if "parent" in values:
+            parent_code = values.pop("parent")
+            values["parent"] = Department.objects.get(code=parent_code) if parent_code else None
+        department = Department.objects.filter(code=code).first()
+        if department is None:
+            services.department_create(code=code, **values)
+            self.created += 1
+        else:
+            services.department_update(department=department, **values)
+            self.updated += 1
+
+
+@core_exports.register
+class DepartmentExporter(core_exports.Exporter):
+    kind = "departments"
+    capability = perms.VIEW_ORG
+    columns = DepartmentImporter.columns
+
+    def queryset(self):
+        form = DepartmentFilterForm(self.params)
+        filters = form.cleaned_data if form.is_valid() else {}
+        return department_list(user=self.user, q=filters.get("q", ""), kind=filters.get("kind", ""))
+
+    def values(self, department: Department) -> list:
+        return [
+            department.code,
+            department.name_en,
+            department.name_zh,
+            department.kind,
+            department.parent.code if department.parent else "",
+            department.calendar_code,
+        ]
+
+
+# Bulk upsert shared by staff and customers --------------------------------------------
+
+
+class _BulkImporter(Importer):
+    """Rows land in one department each (``department_column``); records are created with
+    ``bulk_create`` and changed with ``bulk_update``, a batch at a time."""
+
+    model: type[Model]
+    department_column = "department"
+    department_field = "department"
+    # Columns that are not plain model fields (personal data, stored encrypted).
+    special_columns: tuple[str, ...] = ()
+
+    def __init__(self, *, user):
+        super().__init__(user=user)
+        self.scope = _Scope(user, self.capability)
+        self._departments: dict[str, tuple[int, str]] | None = None
+
+    @property
+    def departments(self) -> dict[str, tuple[int, str]]:
+        """code → (id, path) of every department: one query per import."""
+        if self._departments is None:
+            self._departments = {
+                code: (pk, path)
+                for pk, code, path in Department.objects.values_list("pk", "code", "path")
+            }
+        return self._departments
+
+    def check_batch(self, rows: list[Row], report: Report) -> None:
+        current = dict(
+            self.model.objects.filter(
+                **{f"{self.key}__in": [row.values[self.key] for row in rows]}
+            ).values_list(self.key, f"{self.department_field}__path")
+        )
+        for row in rows:
+            code = row.values[self.department_column]
+            key = row.values[self.key]
+            if code not in self.departments:
+                self.reject(row, report, self.department_column, "unknown_department", value=code)
+            elif not self.scope.covers(self.departments[code][1]):
+                self.reject(row, report, self.department_column, "out_of_scope", value=code)
+            elif key in current and not self.scope.covers(current[key]):
+                self.reject(row, report, self.key, "out_of_scope", value=key)
+
+    def field_values(self, row: Row) -> dict:
+        """Model field → value for the columns in the file (blank → the field's default)."""
+        values = {}
+        for column_key, value in row.values.items():
+            if column_key in self.special_columns:
+                continue
+            if column_key == self.department_column:
+                values[f"{self.department_field}_id"] = self.departments[value][0]
+            elif value is None:
+                values[column_key] = _default(self.model, column_key)
+            else:
+                values[column_key] = value
+        return values
+
+    def new_record(self, row: Row) -> Model:
+        return self.model(**self.field_values(row))
+
+    def update_record(self, record: Model, row: Row) -> dict:
+        """Set the file's values on ``record``; return {field: [old, new]} of what changed."""
+        diff = {}
+        for field, value in self.field_values(row).items():
+            old = getattr(record, field)
+            if old != value:
+                diff[field] = [_jsonable(old), _jsonable(value)]
+                setattr(record, field, value)
+        return diff
+
+    def apply_batch(self, rows: list[Row]) -> None:
+        keys = [row.values[self.key] for row in rows]
+        existing = {
+            getattr(record, self.key): record
+            for record in self.model.objects.filter(**{f"{self.key}__in": keys})
+        }
+        created, changed, entries = [], [], []
+        fields: set[str] = set()
+        now = timezone.now()
+        for row in rows:
+            record = existing.get(row.values[self.key])
+            if record is None:
+                created.append(self.new_record(row))
+                continue
+            diff = self.update_record(record, row)
+            if diff:
+                record.updated_at = now
+                fields.update(diff)
+                changed.append(record)
+                entries.append(self.audit_entry("update", record, diff))
+        self.model.objects.bulk_create(created, batch_size=self.batch_size)
+        if changed:
+            self.model.objects.bulk_update(
+                changed, sorted(fields | {"updated_at"}), batch_size=self.batch_size
+            )
+        entries.extend(
+            self.audit_entry("create", record, {self.key: [None, getattr(record, self.key)]})
+            for record in created
+        )
+        _audit_each(entries)
+        self.created += len(created)
+        self.updated += len(changed)
+
+    def audit_entry(self, verb: str, record: Model, changes: dict) -> dict:
+        return {
+            "action": f"{self.model._meta.model_name}.{verb}",
+            "obj": record,
+            "changes": changes,
+        }
+
+
+def _jsonable(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+# Staff ---------------------------------------------------------------------------------
+
+
+@core_imports.register
+class StaffImporter(_BulkImporter):
+    kind = "staff"
+    label = _("Staff")
+    capability = perms.IMPORT_ORG
+    key = "employee_number"
+    model = Staff
+    columns = (
+        Column(
+            "employee_number",
+            ("employee_no", "员工编号", "员工号", "工号"),
+            True,
+            core_imports.code_text(_max(Staff, "employee_number")),
+            zh="工号",
+        ),
+        Column(
+            "name",
+            ("full_name", "员工姓名", "姓名"),
+            True,
+            core_imports.text(_max(Staff, "name")),
+            zh="姓名",
+        ),
+        Column(
+            "name_latin",
+            ("english_name", "拼音", "英文名"),
+            False,
+            core_imports.text(_max(Staff, "name_latin")),
+            zh="英文名",
+        ),
+        Column("email", ("邮箱", "电子邮件"), False, core_imports.email, zh="邮箱"),
+        Column(
+            "department",
+            ("department_code", "部门", "部门编码", "所属部门"),
+            True,
+            core_imports.code_text(_max(Department, "code")),
+            zh="部门编码",
+        ),
+        Column(
+            "position",
+            ("职位", "岗位"),
+            False,
+            core_imports.text(_max(Staff, "position")),
+            zh="岗位",
+        ),
+        Column("grade", ("职级", "级别"), False, core_imports.integer(1, 99), zh="职级"),
+        Column(
+            "base_wage",
+            ("wage", "monthly_base_wage", "基本工资", "月基本工资"),
+            True,
+            core_imports.money(),
+            zh="基本工资",
+        ),
+        Column("currency", ("币种",), False, core_imports.currency, zh="币种"),
+        Column("hire_date", ("入职时间", "入职日期"), True, core_imports.a_date, zh="入职日期"),
+        Column(
+            "status",
+            ("在职状态", "状态"),
+            False,
+            core_imports.choice(StaffStatus, STATUS_ALIASES),
+            zh="状态",
+        ),
+    )
+
+    def field_values(self, row: Row) -> dict:
+        values = super().field_values(row)
+        if "currency" in values and not row.values.get("currency"):
+            values["currency"] = settings.CURRENCY
+        return values
+
+    def new_record(self, row: Row) -> Staff:
+        staff = super().new_record(row)
+        if "currency" not in row.values:
+            staff.currency = settings.CURRENCY
+        return staff
+
+
+@core_exports.register
+class StaffExporter(core_exports.Exporter):
+    kind = "staff"
+    capability = perms.VIEW_ORG
+    columns = StaffImporter.columns
+
+    def queryset(self):
+        form = StaffFilterForm(self.params, user=self.user)
+        filters = form.cleaned_data if form.is_valid() else {}
+        self.wage_scope = _Scope(self.user, perms.VIEW_WAGES)
+        return staff_list(
+            user=self.user,
+            q=filters.get("q", ""),
+            department=filters.get("department"),
+            status=filters.get("status", ""),
+            grade=filters.get("grade"),
+        )
+
+    def values(self, staff: Staff) -> list:
+        # Wages are shown only where the caller may see them; elsewhere the cell is blank.
+        wage = staff.base_wage if self.wage_scope.covers(staff.department.path) else None
+        return [
+            staff.employee_number,
+            staff.name,
+            staff.name_latin,
+            staff.email,
+            staff.department.code,
+            staff.position,
+            staff.grade,
+            wage,
+            staff.currency,
+            staff.hire_date,
+            staff.status,
+        ]
+
+
+# Customers -----------------------------------------------------------------------------
+
+
+@core_imports.register
+class CustomerImporter(_BulkImporter):
+    kind = "customers"
+    label = _("Customers")
+    capability = perms.IMPORT_CUSTOMERS
+    key = "customer_number"
+    model = Customer
+    department_column = "home_department"
+    department_field = "home_department"
+    special_columns = services.PII_FIELDS
+    columns = (
+        Column(
+            "customer_number",
+            ("customer_no", "客户编号", "客户号"),
+            True,
+            core_imports.code_text(_max(Customer, "customer_number")),
+            zh="客户号",
+        ),
+        Column(
+            "name",
+            ("customer_name", "客户名称", "姓名"),
+            True,
+            core_imports.text(_max(Customer, "name")),
+            zh="姓名",
+        ),
+        Column(
+            "home_department",
+            ("branch", "department", "归属机构", "开户机构", "所属机构"),
+            True,
+            core_imports.code_text(_max(Department, "code")),
+            zh="所属机构",
+        ),
+        Column(
+            "segment",
+            ("客户群", "客群"),
+            True,
+            core_imports.choice(CustomerSegment, SEGMENT_ALIASES),
+            zh="客群",
+        ),
+        Column(
+            "tier",
+            ("客户等级", "等级"),
+            False,
+            core_imports.choice(CustomerTier, TIER_ALIASES),
+            zh="等级",
+        ),
+        Column(
+            "is_vulnerable",
+            ("vulnerable", "特殊群体", "弱势客户"),
+            False,
+            core_imports.boolean,
+            zh="弱势客户",
+        ),
+        Column(
+            "vulnerability_note",
+            ("特殊情况说明", "弱势说明"),
+            False,
+            core_imports.text(_max(Customer, "vulnerability_note")),
+            zh="弱势说明",
+        ),
+        Column(
+            "preferred_language",
+            ("language", "语言"),
+            False,
+            core_imports.choice(Language, LANGUAGE_ALIASES),
+            zh="语言",
+        ),
+        Column(
+            "preferred_channel",
+            ("channel", "偏好渠道", "渠道"),
+            False,
+            core_imports.choice(Channel, CHANNEL_ALIASES),
+            zh="渠道",
+        ),
+        Column("email", ("邮箱", "电子邮件"), False, core_imports.email, zh="邮箱"),
+        Column(
+            "id_number",
+            ("证件号", "身份证号", "证件号码"),
+            False,
+            core_imports.text(64),
+            zh="证件号码",
+        ),
+        Column(
+            "phone", ("mobile", "手机", "电话", "手机号"), False, core_imports.text(32), zh="手机号"
+        ),
+        Column("address", ("住址", "联系地址", "地址"), False, core_imports.text(300), zh="地址"),
+    )
+
+    def new_record(self, row: Row) -> Customer:
+        customer = super().new_record(row)
+        for field in services.PII_FIELDS:
+            value = row.values.get(field) or ""
+            setattr(customer, f"{field}_cipher", pii.encrypt(value))
+            if field != "address":
+                setattr(customer, f"{field}_digest", pii.digest(value))
+        return customer
+
+    def update_record(self, customer: Customer, row: Row) -> dict:
+        diff = super().update_record(customer, row)
+        for field in services.PII_FIELDS:
+            if field not in row.values:
+                continue
+            value = row.values[field] or ""
+            if pii.decrypt(getattr(customer, f"{field}_cipher")) == value:
+                continue
+            setattr(customer, f"{field}_cipher", pii.encrypt(value))
+            diff[f"{field}_cipher"] = ["***", "***"]  # never the value, only that it changed
+            if field != "address":
+                setattr(customer, f"{field}_digest", pii.digest(value))
+                diff[f"{field}_digest"] = ["***", "***"]
+        return diff
+
+    def audit_entry(self, verb: str, record: Model, changes: dict) -> dict:
+        if verb == "create":
+            changes = {**changes, "personal_data_set": [None, True]}
+        return super().audit_entry(verb, record, changes)
+
+
+@core_exports.register
+class CustomerExporter(core_exports.Exporter):
+    """Personal data in full only where the caller holds EXPORT_PII; masked elsewhere.
+    Every export is recorded with its row count and whether personal data left in full."""
+
+    kind = "customers"
+    capability = perms.VIEW_CUSTOMERS
+    columns = CustomerImporter.columns
+    audit_action = "export.customers"
+
+    def __init__(self, *, user, params=None):
+        super().__init__(user=user, params=params)
+        self.pii_scope = _Scope(user, perms.EXPORT_PII)
+
+    def queryset(self):
+        form = CustomerFilterForm(self.params)
+        valid = form.is_valid()
+        filters = form.cleaned_data if valid else {}
+        return customer_list(
+            user=self.user,
+            q=filters.get("q", ""),
+            segment=filters.get("segment", ""),
+            tier=filters.get("tier", ""),
+            vulnerable=form.vulnerable_value() if valid else None,
+        )
+
+    def audit_changes(self) -> dict:
+        return {
+            "personal_data_in_full": bool(self.pii_scope.roots),
+            "filters": dict(self.params.items()),
+        }
+
+    def values(self, customer: Customer) -> list:
+        id_number = pii.decrypt(customer.id_number_cipher)
+        phone = pii.decrypt(customer.phone_cipher)
+        address = pii.decrypt(customer.address_cipher)
+        if not self.pii_scope.covers(customer.home_department.path):
+            id_number = pii.mask_id_number(id_number)
+            phone = pii.mask_phone(phone)
+            address = pii.mask_address(address)
+        return [
+            customer.customer_number,
+            customer.name,
+            customer.home_department.code,
+            customer.segment,
+            customer.tier,
+            customer.is_vulnerable,
+            customer.vulnerability_note,
+            customer.preferred_language,
+            customer.preferred_channel,
+            customer.email,
+            id_number,
+            phone,
+            address,
+        ]
