@@ -1,6 +1,7 @@
 from django.urls import path
 
 from servicecharter.core.views import calendars as calendar_views
+from servicecharter.core.views import imports as import_views
 
 app_name = "core"
 urlpatterns: list = []
@@ -20,4 +21,11 @@ urlpatterns += [
         calendar_views.calendar_schedule,
         name="calendar_schedule",
     ),
+]
+
+urlpatterns += [
+    path("imports/", import_views.import_index, name="imports"),
+    path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/errors.csv", import_views.import_errors_csv, name="import_errors"),
+    path("exports/<str:kind>.<str:fmt>", import_views.export_download, name="export"),
 ]
