@@ -13,6 +13,8 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
 @cache
@@ -29,6 +31,12 @@ def _fernet() -> MultiFernet:
 def reset_keys() -> None:
     """Forget the cached keys (after settings change, e.g. in tests)."""
     _fernet.cache_clear()
+
+
+@receiver(setting_changed)
+def _forget_keys_when_settings_change(*, setting, **kwargs):
+    if setting == "PII_ENCRYPTION_KEYS":
+        reset_keys()
 
 
 def normalise(value: str) -> str:
