@@ -28,6 +28,7 @@ MENU: list[NavItem] = [
     NavItem(_("Customers"), "org:customer_list", perms.VIEW_CUSTOMERS),
     NavItem(_("Products"), "org:product_list", perms.VIEW_ORG),
     NavItem(_("Calendars"), "core:calendar_list", perms.MANAGE_CALENDARS),
+    NavItem(_("Audit trail"), "core:audit", perms.VIEW_AUDIT),
 ]
 
 

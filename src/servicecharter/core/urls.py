@@ -1,5 +1,6 @@
 from django.urls import path
 
+from servicecharter.core.views import audit as audit_views
 from servicecharter.core.views import calendars as calendar_views
 from servicecharter.core.views import imports as import_views
 
@@ -21,6 +22,12 @@ urlpatterns += [
         calendar_views.calendar_schedule,
         name="calendar_schedule",
     ),
+]
+
+urlpatterns += [
+    path("audit/", audit_views.audit_list, name="audit"),
+    path("audit/verify/", audit_views.audit_verify, name="audit_verify"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
 ]
 
 urlpatterns += [
