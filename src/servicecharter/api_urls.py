@@ -1,8 +1,32 @@
-"""The JSON API: one NinjaAPI, each module adds its router. OpenAPI at /api/docs."""
+"""The JSON API: one NinjaAPI, each module adds its router. OpenAPI at /api/docs.
+
+Every operation needs a caller: a Bearer token or the browser session (CSRF for unsafe
+methods); see ``accounts.tokens``. Errors share one JSON shape; see ``accounts.api``.
+A module adds its router below: ``api.add_router("/cases/", cases_router)``.
+"""
 
 from django.urls import path
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Service Charter API", version="1", docs_url="/docs", urls_namespace="api")
+from servicecharter.accounts.api import install_error_handlers
+from servicecharter.accounts.api import router as me_router
+from servicecharter.accounts.tokens import api_auth
+from servicecharter.org.api import router as org_router
+
+api = NinjaAPI(
+    title="Service Charter API",
+    version="1",
+    docs_url="/docs",
+    urls_namespace="api",
+    auth=api_auth(),
+    description=(
+        "Authenticate with `Authorization: Bearer <token>` (create one under API tokens) or the "
+        "browser session. Errors: `{code, message, fields}`."
+    ),
+)
+install_error_handlers(api)
+
+api.add_router("/", me_router)
+api.add_router("/", org_router)
 
 urlpatterns = [path("", api.urls)]

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the API docs page (Swagger UI) from local static files, not a CDN
     "django_tasks_db",
     # Our modules, in dependency order: each imports only those above it.
     "servicecharter.core",
@@ -74,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "servicecharter.accounts.context_processors.navigation",
+                "servicecharter.core.context_processors.notifications",
             ],
         },
     }

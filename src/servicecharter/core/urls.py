@@ -3,6 +3,7 @@ from django.urls import path
 from servicecharter.core.views import audit as audit_views
 from servicecharter.core.views import calendars as calendar_views
 from servicecharter.core.views import imports as import_views
+from servicecharter.core.views import notifications as notification_views
 
 app_name = "core"
 urlpatterns: list = []
@@ -35,4 +36,16 @@ urlpatterns += [
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("imports/<int:pk>/errors.csv", import_views.import_errors_csv, name="import_errors"),
     path("exports/<str:kind>.<str:fmt>", import_views.export_download, name="export"),
+]
+
+urlpatterns += [
+    path("notifications/", notification_views.inbox, name="notifications"),
+    path("notifications/read-all/", notification_views.mark_all_read, name="notifications_read_all"),
+    path(
+        "notifications/preferences/",
+        notification_views.preferences,
+        name="notification_preferences",
+    ),
+    path("notifications/<int:pk>/", notification_views.detail, name="notification_detail"),
+    path("notifications/<int:pk>/read/", notification_views.mark_read, name="notification_read"),
 ]
