@@ -29,6 +29,7 @@ MENU: list[NavItem] = [
     NavItem(_("Products"), "org:product_list", perms.VIEW_ORG),
     NavItem(_("Calendars"), "core:calendar_list", perms.MANAGE_CALENDARS),
     NavItem(_("Audit trail"), "core:audit", perms.VIEW_AUDIT),
+    NavItem(_("Imports"), "core:imports", perms.IMPORT_ORG),
 ]
 
 
