@@ -4,9 +4,12 @@ from datetime import date
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from servicecharter.core.models import Calendar, CalendarDay, Event
+from servicecharter.core.services.calendars import calendar_create, calendar_day_set
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +41,24 @@ def test_the_list_shows_every_calendar_with_the_next_year_warning(admin_client):
         assert f">{code}</a>" in body
     assert "No official holiday schedule for 2027" in body
     assert "Official data 2004–2026" in body
+
+
+def test_the_list_runs_the_same_queries_for_three_or_thirteen_calendars(admin_client):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(LIST).status_code == 200
+        return len(captured)
+
+    admin_client.get(LIST)  # warm the session
+    few = queries()
+    for i in range(10):
+        calendar_create(
+            code=f"C{i}", name_en="c", name_zh="c", base="CN", time_zone="Asia/Shanghai"
+        )
+        calendar_day_set(calendar_code=f"C{i}", day=date(2025, 3, i + 1), kind="holiday")
+    body_codes = admin_client.get(LIST).content.decode()
+    assert ">C9</a>" in body_codes
+    assert queries() == few
 
 
 @pytest.mark.parametrize("persona", ["bj_supervisor", "compliance_officer", "stranger"])

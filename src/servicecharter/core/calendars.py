@@ -466,51 +466,53 @@ class CalendarSummary:
 
 
 def calendar_summaries(today: date) -> list[CalendarSummary]:
-    """Every calendar with its coverage; warnings for this year and next."""
+    """Every calendar with its coverage and warnings for this year and next, in two queries."""
     from django.db.models import Count
+    from django.db.models.functions import ExtractYear
 
-    from servicecharter.core.models import Calendar
+    from servicecharter.core.models import Calendar, CalendarDay
 
-    rows = {row.code: row for row in Calendar.objects.annotate(entered_count=Count("days")).all()}
-    return [_summary(code, rows.get(code), today) for code in calendar_codes()]
+    rows = {row.code: row for row in Calendar.objects.annotate(entered_count=Count("days"))}
+    years: dict[str, set[int]] = {}
+    entered = (
+        CalendarDay.objects.order_by()
+        .annotate(year=ExtractYear("date"))
+        .values_list("calendar__code", "year")
+        .distinct()
+    )
+    for code, year in entered:
+        years.setdefault(code, set()).add(year)
+    codes = sorted(set(BUILTIN_CALENDARS) | set(rows))
+    return [_summary(code, rows.get(code), years, today) for code in codes]
 
 
 def calendar_summary(code: str, today: date) -> CalendarSummary:
-    from django.db.models import Count
-
-    from servicecharter.core.models import Calendar
-
-    row = Calendar.objects.annotate(entered_count=Count("days")).filter(code=code).first()
-    if row is None and code not in BUILTIN_CALENDARS:
-        raise UnknownCalendar(code)
-    return _summary(code, row, today)
+    for summary in calendar_summaries(today):
+        if summary.code == code:
+            return summary
+    raise UnknownCalendar(code)
 
 
-def _summary(code: str, row, today: date) -> CalendarSummary:
-    from servicecharter.core.models import CalendarDay
-
-    cal = get_calendar(code)
+def _summary(code: str, row, years: dict[str, set[int]], today: date) -> CalendarSummary:
     builtin = BUILTIN_CALENDARS.get(code)
-    years = tuple(
-        sorted(
-            {
-                day.year
-                for day in CalendarDay.objects.filter(calendar__code=code).dates("date", "year")
-            }
-        )
+    base = code if builtin else (row.base if row.base in CalendarBase.values else "")
+    # Coverage only: the days themselves are not needed to know which years have data.
+    cal = BusinessCalendar(
+        code=code,
+        base=base,
+        time_zone=(row.time_zone if row else "") or builtin_time_zone(code),
+        entered_years=frozenset(years.get(base, ())) if base == CalendarBase.CN else frozenset(),
     )
-    data_years = None
-    if cal.base == CalendarBase.CN:
-        data_years = (min(CN_DATA_YEARS), max(CN_DATA_YEARS))
+    data_years = (min(CN_DATA_YEARS), max(CN_DATA_YEARS)) if base == CalendarBase.CN else None
     return CalendarSummary(
         code=code,
         name_en=row.name_en if row else builtin.name_en,
         name_zh=row.name_zh if row else builtin.name_zh,
-        base=cal.base,
+        base=base,
         time_zone=cal.time_zone,
         builtin=builtin is not None,
         entered_days=row.entered_count if row else 0,
-        entered_years=years,
+        entered_years=tuple(sorted(years.get(code, ()))),
         data_years=data_years,
         warnings=cal.coverage_warnings(today, date(today.year + 1, 12, 31)),
     )
