@@ -13,6 +13,7 @@ from servicecharter.core.calendars import (
     CalendarError,
     UnknownCalendar,
     get_calendar,
+    holiday_name,
     parse_schedule,
 )
 from servicecharter.core.models import AuditEntry, Calendar, CalendarDay, Event
@@ -95,6 +96,12 @@ def test_business_days_between_counts_only_whole_days():
     assert CN.business_days_between(start, sh(2025, 3, 4, 14, 59)) == 0
     assert CN.business_days_between(start, sh(2025, 3, 4, 15, 0)) == 1
     assert CN.business_days_between(sh(2025, 3, 4, 15, 0), start) == -1
+
+
+def test_holiday_names_follow_the_language():
+    info = CN.day_info(date(2025, 10, 1))
+    assert holiday_name(info, "en") == "National Day"
+    assert holiday_name(info, "zh-hans") == "国庆节"
 
 
 def test_next_working_day_skips_the_whole_holiday():

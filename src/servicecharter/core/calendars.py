@@ -162,7 +162,8 @@ class BusinessCalendar:
       spring-forward gap) moves forward by the gap; an ambiguous one takes its first occurrence.
     - ``business_days_between(a, b)`` is its inverse: the largest ``n >= 0`` with
       ``add_business_days(a, n).at <= b`` (negative when ``b`` is before ``a``). Hence
-      ``business_days_between(a, add_business_days(a, n).at) == n``.
+      ``business_days_between(a, add_business_days(a, n).at) == n``. It returns a plain int;
+      ``coverage_warnings(a, b)`` gives the warnings for that span.
     - ``add_calendar_days(start, n)``: same wall-clock time ``n`` local dates later; with
       ``roll_forward=True`` a result on a non-working day moves to the next working day.
     """
