@@ -260,3 +260,17 @@ def test_the_list_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get(url)
     assert len(response.context["page"]) == 25
+
+
+def test_the_tree_is_built_from_a_fixed_number_of_queries(
+    client, tree, admin_user, django_assert_num_queries
+):
+    _sign_in(client, admin_user)
+    url = reverse("org:department_tree")
+    _add_teams(tree["bj"], 5)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    _add_teams(tree["sh_team"], 45)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert "SH-T1-X44" in response.content.decode()
