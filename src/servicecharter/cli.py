@@ -13,6 +13,7 @@ COMMANDS = {
     "createadmin": "Create an administrator account.",
     "audit": "Verify the tamper-evident audit trail (charter audit verify).",
     "events": "Show or retry events that failed delivery (charter events dead|retry).",
+    "pii": "Re-encrypt personal data with the newest key (charter pii rotate).",
     "bench": "Run the speed and memory benchmarks in bench/ (charter bench foundation).",
     "check": "Check the configuration (charter check --deploy for production).",
 }

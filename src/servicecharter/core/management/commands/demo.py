@@ -78,6 +78,11 @@ class Command(BaseCommand):
             help="Only prepare the database and print the accounts; start nothing.",
         )
 
+    def execute(self, *args, **options):
+        # Before the system checks, which already open the database.
+        ensure_sqlite_folder()
+        return super().execute(*args, **options)
+
     def handle(self, *args, host, port, workers, size, seed, no_serve, **options):
         if settings.PRODUCTION:
             raise CommandError(
@@ -94,7 +99,6 @@ class Command(BaseCommand):
 
     def prepare_database(self, *, size: str, seed: int) -> None:
         self.stdout.write(_("Database: %(db)s") % {"db": database_label()})
-        ensure_sqlite_folder()
         call_command("migrate", interactive=False, verbosity=0)
         seed_and_report(self.stdout, seed=seed, size=size)
 

@@ -1,0 +1,172 @@
+"""`charter demo`, `charter serve` and `charter createadmin`, run as a user runs them."""
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from servicecharter.accounts.choices import Role
+from servicecharter.accounts.models import RoleGrant, User
+from servicecharter.demo.institution import DEMO_ACCOUNTS
+from servicecharter.demo.services import DEMO_PASSWORD, institution_seed
+from servicecharter.org.models import Department
+
+CHARTER = [sys.executable, "-m", "servicecharter.cli"]
+TOTP_USERS = {"admin", "compliance", "hr", "investigator"}
+
+
+def charter_env(database_url: str) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CHARTER_")}
+    env["DATABASE_URL"] = database_url
+    return env
+
+
+@pytest.fixture(scope="module")
+def demo_database(tmp_path_factory):
+    """A database prepared by `charter demo --no-serve`, in a folder that did not exist."""
+    path = tmp_path_factory.mktemp("demo") / "not-yet" / "charter.sqlite3"
+    env = charter_env(f"sqlite:///{path}")
+    run = subprocess.run(
+        [*CHARTER, "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    return path, env, run.stdout
+
+
+def test_demo_no_serve_prepares_a_database_and_prints_the_accounts(demo_database):
+    path, _env, out = demo_database
+
+    assert "Seeded the demo institution" in out
+    assert DEMO_PASSWORD in out
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM org_customer").fetchone() == (2000,)
+        assert db.execute("SELECT count(*) FROM accounts_user").fetchone() == (len(DEMO_ACCOUNTS),)
+    for username, *_ in DEMO_ACCOUNTS:
+        assert f"\n  {username} " in out
+
+
+def test_serve_runs_gunicorn_and_answers(demo_database):
+    _path, env, _out = demo_database
+    port = _free_port()
+    server = subprocess.Popen(
+        [*CHARTER, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        status, _body = _get_when_up(f"http://127.0.0.1:{port}/accounts/login/", server)
+        assert status == 200
+        static_status, _ = _get_when_up(f"http://127.0.0.1:{port}/static/css/app.css", server)
+        assert static_status == 200
+    finally:
+        server.send_signal(signal.SIGINT)  # quick shutdown; graceful is tested by hand
+        output, _ = server.communicate(timeout=60)
+    assert "gunicorn" in output.lower()
+    assert "Booting worker" in output
+
+
+def test_serve_refuses_a_port_that_is_taken(demo_database):
+    _path, env, _out = demo_database
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run(
+            [*CHARTER, "serve", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is already in use" in run.stderr
+
+
+def test_demo_refuses_a_taken_port_before_touching_the_database(db):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(CommandError, match="already in use"):
+            call_command("demo", port=taken.getsockname()[1], stdout=StringIO())
+    assert not Department.objects.exists()
+
+
+def test_demo_on_an_existing_institution_only_prints_the_accounts(db):
+    institution_seed(seed=1, customers=0)
+    out = StringIO()
+
+    call_command("demo", no_serve=True, stdout=out)
+
+    text = out.getvalue()
+    assert "already exists" in text
+    rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("  ")}
+    for username, *_ in DEMO_ACCOUNTS:
+        secret_column = rows[username].split()[-1]
+        # TOTP roles show their secret (base32); the others a dash.
+        assert (secret_column != "-") == (username in TOTP_USERS), rows[username]
+
+
+def test_createadmin_makes_an_administrator_of_the_whole_tree(db, tree):
+    out = StringIO()
+    call_command("createadmin", username="root.admin", password="a long pass phrase", stdout=out)
+
+    user = User.objects.get(username="root.admin")
+    assert user.check_password("a long pass phrase")
+    assert list(RoleGrant.objects.filter(user=user).values_list("role", "department")) == [
+        (Role.ADMIN, tree["head"].pk)
+    ]
+    assert "root.admin" in out.getvalue()
+
+
+def test_createadmin_on_an_empty_database_creates_the_head_office(db):
+    call_command("createadmin", username="first", password="a long pass phrase", stdout=StringIO())
+
+    head = Department.objects.get(parent=None)
+    assert head.code == "HO"
+    assert RoleGrant.objects.get(user__username="first").department == head
+
+
+def test_createadmin_refuses_a_weak_password_and_creates_nothing(db):
+    with pytest.raises(CommandError, match="too short"):
+        call_command("createadmin", username="weak", password="abc", stdout=StringIO())
+    assert not User.objects.filter(username="weak").exists()
+    assert not Department.objects.exists()
+
+
+def test_createadmin_refuses_a_taken_username(db, admin_user):
+    with pytest.raises(CommandError, match="already taken"):
+        call_command("createadmin", username="admin", password="a long pass phrase")
+    assert User.objects.filter(username__iexact="admin").count() == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get_when_up(url: str, process: subprocess.Popen, timeout: float = 90):
+    """Wait for a real server process to start listening (a readiness poll, not a test delay)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, b""
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {timeout} s")

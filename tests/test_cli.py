@@ -1,0 +1,42 @@
+"""The `charter` command: its help lists every command of ours with a one-line purpose."""
+
+import subprocess
+import sys
+
+from django.core.management import get_commands
+
+from servicecharter import cli
+
+
+def test_help_lists_every_command_with_its_purpose(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["charter", "--help"])
+    cli.main()
+    out = capsys.readouterr().out
+    for name, purpose in cli.COMMANDS.items():
+        assert f"  {name.ljust(max(map(len, cli.COMMANDS)))}  {purpose}" in out
+
+
+def test_every_listed_command_exists():
+    available = get_commands()
+    assert [name for name in cli.COMMANDS if name not in available] == []
+
+
+def test_every_command_of_ours_is_listed():
+    ours = {name for name, app in get_commands().items() if app.startswith("servicecharter")}
+    assert sorted(ours - set(cli.COMMANDS)) == []
+
+
+def test_the_console_script_answers_help_and_refuses_an_unknown_command():
+    help_run = subprocess.run(
+        [sys.executable, "-m", "servicecharter.cli", "--help"], capture_output=True, text=True
+    )
+    assert help_run.returncode == 0
+    assert "demo" in help_run.stdout and "serve" in help_run.stdout
+
+    unknown = subprocess.run(
+        [sys.executable, "-m", "servicecharter.cli", "no-such-command"],
+        capture_output=True,
+        text=True,
+    )
+    assert unknown.returncode != 0
+    assert "Unknown command" in unknown.stderr
