@@ -12,7 +12,7 @@ from django.utils import timezone
 from servicecharter.accounts.choices import Role
 from servicecharter.accounts.models import ApiToken
 from servicecharter.accounts.tokens import token_create, token_revoke
-from servicecharter.core.models import AuditEntry
+from servicecharter.core.models import AuditEntry, Notification
 from servicecharter.org.services import staff_create
 from tests.conftest import make_user
 
@@ -254,3 +254,14 @@ def test_an_administrator_sees_and_revokes_service_tokens(client, admin_user, se
     assert client.post(f"/accounts/tokens/{token.pk}/revoke/").status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_the_owner_is_told_about_a_new_token_in_their_language(bj_supervisor):
+    bj_supervisor.language = "zh-hans"
+    bj_supervisor.save()
+    issued = issue(bj_supervisor, scopes=["org:read"])
+    notification = Notification.objects.get(recipient=bj_supervisor, kind="api_token.created")
+    assert issued.token.prefix in notification.body
+    assert "org:read" in notification.body
+    assert issued.secret not in notification.body
+    assert notification.url == "/accounts/tokens/"

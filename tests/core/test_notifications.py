@@ -2,7 +2,8 @@
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils.translation import gettext, gettext_lazy
 
 from servicecharter.core.models import AuditEntry, Notification, NotificationPreference
@@ -146,13 +147,16 @@ def test_opening_and_marking_read(client, alice):
     assert not Notification.objects.filter(recipient=alice, read_at=None).exists()
 
 
-def test_the_top_bar_shows_the_unread_count(client, alice):
+def test_the_top_bar_shows_the_unread_count_for_one_query(client, alice):
     say_hello(alice)
     say_hello(alice)
     client.force_login(alice)
-    page = client.get("/core/notifications/preferences/")
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/accounts/tokens/")
     assert b'class="badge warn"' in page.content
     assert b">2</span>" in page.content
+    touching = [q["sql"] for q in captured if "core_notification" in q["sql"]]
+    assert len(touching) == 1
 
 
 def test_preferences_are_saved_per_kind_and_channel(client, alice):

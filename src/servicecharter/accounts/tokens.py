@@ -25,7 +25,9 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.utils.translation.trans_real import parse_accept_lang_header
@@ -37,6 +39,7 @@ from servicecharter.accounts.models import ApiToken, RoleGrant, User
 from servicecharter.accounts.scoping import has_capability, scope_q
 from servicecharter.core.audit import audit_record
 from servicecharter.core.context import Actor, current_actor, set_actor
+from servicecharter.core.notifications import notify
 
 
 class TokenScope(models.TextChoices):
@@ -194,7 +197,31 @@ def token_create(
             "expires_at": [None, token.expires_at.isoformat()],
         },
     )
+    _tell_owner(token)
     return IssuedToken(token=token, secret=secret)
+
+
+def _tell_owner(token: ApiToken) -> None:
+    """A token is a key to the account: its owner hears about every new one, so a token issued
+    from a stolen session does not go unnoticed."""
+    notify(
+        recipient=token.user,
+        kind="api_token.created",
+        subject=gettext_lazy("An API token was issued for your account"),
+        body=lambda: (
+            _(
+                "Token “%(name)s” (%(prefix)s…) with scopes %(scopes)s, valid until %(expires)s. "
+                "If you did not expect this, revoke it and tell your administrator."
+            )
+            % {
+                "name": token.name,
+                "prefix": token.prefix,
+                "scopes": ", ".join(token.scopes),
+                "expires": date_format(timezone.localtime(token.expires_at), "DATE_FORMAT"),
+            }
+        ),
+        url=reverse("accounts:tokens"),
+    )
 
 
 @transaction.atomic
