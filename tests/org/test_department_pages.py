@@ -274,3 +274,12 @@ def test_the_tree_is_built_from_a_fixed_number_of_queries(
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get(url)
     assert "SH-T1-X44" in response.content.decode()
+
+
+def test_a_history_restore_gets_the_whole_page(client, tree, admin_user):
+    _sign_in(client, admin_user)
+    response = client.get(
+        reverse("org:department_list"),
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
+    assert "<html" in response.content.decode()

@@ -55,8 +55,10 @@ def _page(request, queryset):
 
 
 def _list_response(request, template: str, context: dict):
-    """The whole page, or only its ``results`` partial for an HTMX filter request."""
-    return render(request, f"{template}#results" if request.htmx else template, context)
+    """The whole page, or only its ``results`` partial for an HTMX filter request (but the
+    whole page when HTMX restores history it has not cached)."""
+    partial = request.htmx and not request.htmx.history_restore_request
+    return render(request, f"{template}#results" if partial else template, context)
 
 
 def _form_page(request, template: str, form, **context):
