@@ -30,6 +30,7 @@ MENU: list[NavItem] = [
     NavItem(_("Calendars"), "core:calendar_list", perms.MANAGE_CALENDARS),
     NavItem(_("Audit trail"), "core:audit", perms.VIEW_AUDIT),
     NavItem(_("Imports"), "core:imports", perms.IMPORT_ORG),
+    NavItem(_("Failed events"), "core:events_dead", perms.MANAGE_EVENTS),
 ]
 
 

@@ -1,9 +1,113 @@
 """Domain events: stored in the same transaction as the fact, delivered by the worker.
-(Subscribers, delivery, retries and dead letters: issue 2, item 9.)"""
 
-from servicecharter.core.models import Event
+A module announces a fact with ``emit("case.deadline_breached", {...})`` inside the transaction
+that records the fact. Another module reacts with a subscriber::
+
+    @subscriber("case.deadline_breached")
+    def open_violation(event):
+        ...
+
+``emit`` stores the event and one delivery row per subscriber; if the caller's transaction rolls
+back, so do they. After commit a task asks for prompt delivery, and the worker also sweeps due
+deliveries, so nothing depends on that task running.
+
+Delivery is AT LEAST ONCE: a worker that dies after the handler's work committed elsewhere (an
+email sent, a file written) but before the delivery was marked, or whose claim expired while it was
+still working, lets another worker run the handler again. Handlers must therefore be idempotent:
+look up what they are about to create (by the event id or a natural key) before creating it. The
+database work a handler does commits in the same transaction that marks the delivery done, so
+that part happens exactly once.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from servicecharter.core.models import Event, EventDelivery
+
+Handler = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    event_name: str
+    handler: Handler
+
+
+# event name → subscriber name → subscriber; filled by @subscriber at import time.
+_BY_EVENT: dict[str, dict[str, Subscriber]] = {}
+_BY_NAME: dict[str, Subscriber] = {}
+
+
+def subscriber(event_name: str, *, name: str | None = None) -> Callable[[Handler], Handler]:
+    """Register ``handler(event)`` for ``event_name``. The handler must be idempotent.
+
+    The subscriber's name (default: the handler's dotted path) is stored on each delivery, so
+    renaming a handler leaves its undelivered events to the dead-letter list."""
+
+    def register(handler: Handler) -> Handler:
+        sub_name = name or f"{handler.__module__}.{handler.__qualname__}"
+        registered = _BY_NAME.get(sub_name)
+        if registered is not None and registered.handler is not handler:
+            raise ValueError(f"Two handlers are registered as subscriber {sub_name!r}.")
+        entry = Subscriber(name=sub_name, event_name=event_name, handler=handler)
+        _BY_NAME[sub_name] = entry
+        _BY_EVENT.setdefault(event_name, {})[sub_name] = entry
+        return handler
+
+    return register
+
+
+def unsubscribe(name: str) -> None:
+    """Forget a subscriber (used by tests that register handlers of their own)."""
+    entry = _BY_NAME.pop(name, None)
+    if entry is not None:
+        _BY_EVENT.get(entry.event_name, {}).pop(name, None)
+
+
+def subscribers_for(event_name: str) -> list[str]:
+    return sorted(_BY_EVENT.get(event_name, {}))
+
+
+def handler_named(name: str) -> Handler | None:
+    entry = _BY_NAME.get(name)
+    return entry.handler if entry else None
 
 
 def emit(name: str, payload: dict, *, dedupe_key: str | None = None) -> Event:
-    """Record that ``name`` happened. Call inside the transaction that records the fact."""
-    return Event.objects.create(name=name, payload=payload, dedupe_key=dedupe_key)
+    """Record that ``name`` happened. Call inside the transaction that records the fact.
+
+    ``payload`` must be JSON (ids rather than objects). With ``dedupe_key``, a second emit of
+    the same key returns the first event and delivers nothing again."""
+    with transaction.atomic():
+        if dedupe_key is not None:
+            existing = Event.objects.filter(dedupe_key=dedupe_key).first()
+            if existing is not None:
+                return existing
+        try:
+            with transaction.atomic():
+                event = Event.objects.create(name=name, payload=payload, dedupe_key=dedupe_key)
+        except IntegrityError:
+            # Another transaction stored the same key between our look-up and our insert.
+            if dedupe_key is None:
+                raise
+            return Event.objects.get(dedupe_key=dedupe_key)
+        names = subscribers_for(name)
+        if names:
+            now = timezone.now()
+            EventDelivery.objects.bulk_create(
+                [EventDelivery(event=event, subscriber=sub, next_attempt_at=now) for sub in names]
+            )
+            transaction.on_commit(partial(request_prompt_delivery, event.pk), robust=True)
+    return event
+
+
+def request_prompt_delivery(event_id: int) -> None:
+    # Only a shortcut: if this enqueue fails the worker's sweep still delivers the event.
+    from servicecharter.core.tasks import deliver_event
+
+    deliver_event.enqueue(event_id)

@@ -2,6 +2,7 @@ from django.urls import path
 
 from servicecharter.core.views import audit as audit_views
 from servicecharter.core.views import calendars as calendar_views
+from servicecharter.core.views import events as event_views
 from servicecharter.core.views import imports as import_views
 from servicecharter.core.views import notifications as notification_views
 
@@ -48,4 +49,10 @@ urlpatterns += [
     ),
     path("notifications/<int:pk>/", notification_views.detail, name="notification_detail"),
     path("notifications/<int:pk>/read/", notification_views.mark_read, name="notification_read"),
+]
+
+urlpatterns += [
+    path("events/dead/", event_views.dead_letters, name="events_dead"),
+    path("events/dead/retry-all/", event_views.retry_all, name="events_retry_all"),
+    path("events/deliveries/<int:pk>/retry/", event_views.delivery_retry, name="events_retry"),
 ]
