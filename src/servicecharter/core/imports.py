@@ -24,9 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import models
+from django.db import connection, models
 from django.utils import translation
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
@@ -178,11 +176,13 @@ def boolean(value: str) -> bool:
     raise CellError("bad_boolean", value=value)
 
 
+# A plain shape check: Django's full validator costs more than the rest of a row together.
+_EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]+")
+
+
 def email(value: str) -> str:
-    try:
-        validate_email(value)
-    except ValidationError:
-        raise CellError("bad_email", value=value) from None
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise CellError("bad_email", value=value)
     return value
 
 
@@ -419,24 +419,24 @@ def _map_header(importer: Importer, header: list[str], report: Report) -> dict[s
 
 
 def _parse_row(
-    importer: Importer, line: int, record: list[str], positions: dict[str, int], report: Report
+    importer: Importer, line: int, record: list[str], plan: list[tuple], report: Report
 ) -> Row:
+    """``plan`` lists (key, position, parse, required) of the file's columns."""
     row = Row(line=line, values={})
-    for column in importer.columns:
-        position = positions.get(column.key)
-        if position is None:
-            continue
-        raw = record[position].strip() if position < len(record) else ""
+    values = row.values
+    width = len(record)
+    for key, position, parse, required in plan:
+        raw = record[position].strip() if position < width else ""
         if not raw:
-            if column.required:
-                importer.reject(row, report, column.key, "missing_value")
+            if required:
+                importer.reject(row, report, key, "missing_value")
             else:
-                row.values[column.key] = None
+                values[key] = None
             continue
         try:
-            row.values[column.key] = column.parse(raw)
+            values[key] = parse(raw)
         except CellError as error:
-            importer.reject(row, report, column.key, error.code, **error.params)
+            importer.reject(row, report, key, error.code, **error.params)
     return row
 
 
@@ -457,12 +457,17 @@ def iter_rows(
     if report.file_error:
         return
     importer.present = set(positions)
+    plan = [
+        (column.key, positions[column.key], column.parse, column.required)
+        for column in importer.columns
+        if column.key in positions
+    ]
     line = 1
     try:
         for record in records:
             line += 1
             if any(cell.strip() for cell in record):
-                yield _parse_row(importer, line, record, positions, report)
+                yield _parse_row(importer, line, record, plan, report)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UnreadableFile from exc
 
@@ -545,3 +550,62 @@ def count_rows(stream: BinaryIO, file_name: str) -> int:
         return max(sum(1 for _record in _csv_records(stream)) - 1, 0)
     except Exception:
         return 0
+
+
+def bulk_insert(model: type[models.Model], records: list[models.Model], batch_size: int) -> None:
+    """Insert new records and give them their primary keys. On PostgreSQL this is COPY, several
+    times faster than INSERT for imports of many rows; elsewhere ``bulk_create``. Like
+    ``bulk_create`` it calls no ``save()`` and sends no signals."""
+    if not records:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(records, batch_size=batch_size)
+        return
+    table = model._meta.db_table
+    pk = model._meta.pk
+    fields = [field for field in model._meta.concrete_fields if field is not pk]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, pk.column, len(records)],
+        )
+        for record, (next_id,) in zip(records, cursor.fetchall(), strict=True):
+            record.pk = next_id
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in [pk, *fields])
+        values = [_copy_value(field) for field in fields]
+        with cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN"
+        ) as copy:
+            for record in records:
+                copy.write_row([record.pk, *(value(record) for value in values)])
+    for record in records:
+        record._state.adding = False
+        record._state.db = connection.alias
+
+
+# Types psycopg writes as they are: no need for Django's per-value preparation, which costs
+# more than the COPY itself.
+_PLAIN_TYPES = {
+    "CharField",
+    "TextField",
+    "EmailField",
+    "BooleanField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "PositiveBigIntegerField",
+    "ForeignKey",
+    "DateField",
+    "DecimalField",
+}
+
+
+def _copy_value(field) -> Callable[[models.Model], Any]:
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return lambda record: field.pre_save(record, add=True)
+    if field.get_internal_type() in _PLAIN_TYPES:
+        attname = field.attname
+        return lambda record: getattr(record, attname)
+    return lambda record: field.get_db_prep_save(field.pre_save(record, add=True), connection)
