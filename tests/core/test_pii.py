@@ -42,6 +42,7 @@ def test_the_same_value_encrypts_differently_each_time():
 def test_digests_match_for_equal_values_however_they_are_typed():
     assert pii.digest("11010119900307123x") == pii.digest("110101 19900307 123X")
     assert pii.digest("138-1234-5678") == pii.digest("１３８１２３４５６７８")  # full-width
+    assert pii.digest("(010) 6512-3456") == pii.digest("01065123456")
     assert pii.digest("13812345678") != pii.digest("1381234567")
     assert pii.digest("") == ""
 

@@ -40,10 +40,10 @@ def _forget_keys_when_settings_change(*, setting, **kwargs):
 
 
 def normalise(value: str) -> str:
-    """The canonical form that is hashed: full-width to ASCII, no spaces or dashes, upper case,
-    so '110101 19900101 123x' and '11010119900101123X' find the same person."""
+    """The canonical form that is hashed: full-width to ASCII, no spaces, dashes or brackets,
+    upper case, so '110101 19900101 123x' and '11010119900101123X' find the same person."""
     value = unicodedata.normalize("NFKC", value or "")
-    return "".join(ch for ch in value if ch not in " -\u3000\t").upper()
+    return "".join(ch for ch in value if ch not in " -()\u3000\t").upper()
 
 
 def encrypt(value: str) -> str:

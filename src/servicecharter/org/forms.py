@@ -202,7 +202,7 @@ def clean_id_number(value: str) -> str:
 
 
 def clean_phone(value: str) -> str:
-    value = pii.normalise(value).replace("(", "").replace(")", "")
+    value = pii.normalise(value)
     if not value:
         return ""
     if not re.fullmatch(r"\+?\d{5,20}", value):

@@ -88,7 +88,7 @@ def staff_list(
     staff = restrict(Staff.objects.all(), user, perms.VIEW_ORG).select_related("department")
     if q:
         staff = staff.filter(
-            Q(name__icontains=q) | Q(name_latin__icontains=q) | Q(employee_number__iexact=q)
+            Q(name__icontains=q) | Q(name_latin__icontains=q) | Q(employee_number__istartswith=q)
         )
     if department is not None:
         staff = staff.filter(department__path__startswith=department.path)
