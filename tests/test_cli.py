@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
-from django.core.management import get_commands
+import pytest
+from django.core.management import call_command, get_commands
+from django.core.management.base import CommandError
+from django.db import connections
 
 from servicecharter import cli
 
@@ -40,3 +43,17 @@ def test_the_console_script_answers_help_and_refuses_an_unknown_command():
     )
     assert unknown.returncode != 0
     assert "Unknown command" in unknown.stderr
+
+
+def test_bench_refuses_an_unknown_benchmark_and_lists_the_known_ones():
+    with pytest.raises(CommandError, match="foundation"):
+        call_command("bench", "no-such-bench")
+
+
+def test_bench_never_works_in_the_configured_database():
+    from servicecharter.core.management.commands import bench
+
+    name = bench.throwaway_name("foundation")
+    configured = connections["default"].settings_dict["NAME"]
+    assert name != configured
+    assert "bench_foundation" in str(name)
