@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import Max
 from django.tasks import task_backends
 from django.utils import timezone
@@ -124,6 +124,13 @@ def heartbeat_write(*, worker_id: str, started_at: datetime) -> None:
     )
 
 
+def _refresh_connections() -> None:
+    """Drop a broken or too-old connection between steps, as Django does between requests
+    (never inside a transaction: a caller's, or a test's)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -190,7 +197,7 @@ class Worker:
 
     def run_pass(self) -> bool:
         """One round over the heartbeat, periodic jobs, tasks and deliveries; True if any ran."""
-        close_old_connections()
+        _refresh_connections()
         self._step(self._beat)
         ran_jobs = self._step(
             lambda: periodic_run_due(worker_id=self.worker_id, seen=self._seen_slots)
@@ -207,7 +214,7 @@ class Worker:
             return action()
         except Exception:
             logger.exception("worker %s: step failed; carrying on", self.worker_id)
-            close_old_connections()
+            _refresh_connections()
             return None
 
     def _beat(self) -> None:
