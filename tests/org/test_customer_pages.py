@@ -324,6 +324,7 @@ def test_the_edit_form_never_shows_stored_personal_data(client, tree, customers,
     _sign_in(client, bj_supervisor)
     html = client.get(reverse("org:customer_edit", args=[customers["bj"].pk])).content.decode()
     assert BJ_ID not in html and BJ_PHONE not in html and "景山前街" not in html
+    assert 'placeholder="138****5678"' in html
 
 
 def test_editing_with_blank_personal_fields_keeps_them(client, tree, customers, bj_supervisor):

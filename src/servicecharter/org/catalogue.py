@@ -2,12 +2,12 @@
 
 Business types follow the business-type axis (B) of JR/T 0169-2018, "Statistical
 classification and coding of financial consumer complaints — banking financial institutions":
-a two-digit major class with two-digit subclasses under it, and "99" for "other". The major
-classes and their order are those published in the standard (RMB savings, loans, bank cards,
-payment and settlement, RMB management, foreign exchange, personal financial information, agency
-business, wealth management, precious metals, debt collection, other); the subclass list is a
-working subset (unverified against the primary text: an institution edits it on the
-business-types page). Insurance agency is a subclass of agency business there.
+major classes with subclasses under them, and "99" for "other". Public summaries of the
+standard name RMB savings, loans, bank cards, payment and settlement, RMB management and
+personal financial information among its major classes; the codes below, their order, the
+further classes (foreign exchange, agency business incl. insurance agency, wealth management,
+precious metals, debt collection) and the subclasses are a working default (unverified against
+the primary text): an institution corrects them on the business-types page.
 
 ``load_catalogue()`` creates what is missing through the services and leaves what exists
 alone, so it can run on every start of the demo.

@@ -239,8 +239,10 @@ class CustomerForm(forms.ModelForm):
         if self.instance.pk is not None:
             # The stored values are never put into the page; a blank field keeps them.
             keep = _("Leave blank to keep the stored value.")
+            masked = selectors.customer_masked_pii(self.instance)
             for name in ("id_number", "phone", "address"):
                 self.fields[name].help_text = keep
+                self.fields[name].widget.attrs["placeholder"] = masked[name]
 
     def clean_id_number(self):
         return clean_id_number(self.cleaned_data.get("id_number", ""))
