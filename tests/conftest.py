@@ -1,9 +1,11 @@
 """Personas shared by every test: an institution with two branches and the people in it."""
 
 import pytest
+from django.utils import timezone
 
-from servicecharter.accounts.choices import Role
+from servicecharter.accounts.choices import ROLES_REQUIRING_TOTP, Role
 from servicecharter.accounts.models import RoleGrant, User
+from servicecharter.core import pii
 from servicecharter.org.choices import DepartmentKind
 from servicecharter.org.services import department_create
 
@@ -45,10 +47,19 @@ def tree(db):
     return {"head": head, "bj": bj, "sh": sh, "bj_team": bj_team, "sh_team": sh_team}
 
 
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
 def make_user(username: str, role: str | None, department, **extra) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery", **extra)
     if role is not None:
         RoleGrant.objects.create(user=user, role=role, department=department)
+    if role in ROLES_REQUIRING_TOTP:
+        # These roles cannot use any page without a second factor: the personas come
+        # enrolled with a known key (sign in with pyotp.TOTP(TOTP_SECRET).now()).
+        user.totp_secret_cipher = pii.encrypt(TOTP_SECRET)
+        user.totp_confirmed_at = timezone.now()
+        user.save(update_fields=["totp_secret_cipher", "totp_confirmed_at"])
     return user
 
 

@@ -30,7 +30,9 @@ MENU: list[NavItem] = [
     NavItem(_("Calendars"), "core:calendar_list", perms.MANAGE_CALENDARS),
     NavItem(_("Audit trail"), "core:audit", perms.VIEW_AUDIT),
     NavItem(_("Imports"), "core:imports", perms.IMPORT_ORG),
+    NavItem(_("Users"), "accounts:user_list", perms.MANAGE_USERS),
     NavItem(_("Failed events"), "core:events_dead", perms.MANAGE_EVENTS),
+    NavItem(_("My account"), "accounts:account", None),
 ]
 
 
