@@ -7,6 +7,9 @@ that records the fact. Another module reacts with a subscriber::
     def open_violation(event):
         ...
 
+A module keeps its subscribers in its ``subscribers.py`` and imports it from its AppConfig's
+``ready()``, so the web servers (which emit) and the workers (which deliver) know the same list.
+
 ``emit`` stores the event and one delivery row per subscriber; if the caller's transaction rolls
 back, so do they. After commit a task asks for prompt delivery, and the worker also sweeps due
 deliveries, so nothing depends on that task running.

@@ -76,7 +76,8 @@ def delivery_run(*, delivery_id: int, worker_id: str) -> bool:
         return False
     if delivery.attempts > settings.EVENT_MAX_ATTEMPTS:
         # Earlier tries never came back (the worker died each time): stop trying.
-        _record_failure(delivery, worker_id, _("The worker stopped during every attempt."))
+        # Stored like a traceback: technical text for the operator, not translated.
+        _record_failure(delivery, worker_id, "The worker stopped during every attempt.")
         return False
     handler = handler_named(delivery.subscriber)
     started = time.monotonic()

@@ -35,6 +35,9 @@ class Command(BaseCommand):
     def _list_dead(self) -> None:
         count = 0
         for delivery in dead_deliveries_for_command():
+            if count == 0:
+                header = (_("id"), _("event"), _("subscriber"), _("attempts"), _("last error"))
+                self.stdout.write("\t".join(header))
             count += 1
             error = (delivery.last_error.strip().splitlines() or [""])[-1]
             self.stdout.write(
