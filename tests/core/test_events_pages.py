@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from servicecharter.accounts.navigation import menu_for
 from servicecharter.core.choices import DeliveryState
 from servicecharter.core.models import AuditEntry, Event, EventDelivery, WorkerHeartbeat
 
@@ -47,22 +48,21 @@ def test_an_administrator_sees_dead_deliveries_with_their_error(client, admin_us
     assert "discipline.open_violation" in html
     assert "no rulebook in force" in html
     assert reverse("core:events_retry", args=[delivery.pk]) in html
-    assert reverse("core:events_dead") in html  # the menu entry
+    assert "core:events_dead" in {item.url_name for item in menu_for(admin_user)}
 
 
 @pytest.mark.parametrize("persona", ["bj_supervisor", "compliance_officer", "stranger"])
 def test_anyone_else_is_refused(client, db, request, persona):
     delivery = _dead_delivery()
-    _sign_in(client, request.getfixturevalue(persona))
+    user = request.getfixturevalue(persona)
+    _sign_in(client, user)
 
     assert client.get(reverse("core:events_dead")).status_code == 403
     assert client.post(reverse("core:events_retry", args=[delivery.pk])).status_code == 403
     assert client.post(reverse("core:events_retry_all")).status_code == 403
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.DEAD
-    assert (
-        reverse("core:events_dead") not in client.get(reverse("core:events_dead")).content.decode()
-    )
+    assert "core:events_dead" not in {item.url_name for item in menu_for(user)}
 
 
 def test_a_visitor_who_is_not_signed_in_is_sent_to_sign_in(client, db):
