@@ -123,7 +123,9 @@ def test_one_address_cannot_spray_many_names(client, bj_supervisor, settings):
     post_sign_in(client, "bj.supervisor", REMOTE_ADDR="203.0.113.7")
     assert signed_in_as(client) is None
     assert AuditEntry.objects.filter(
-        action="auth.sign_in_failed", object_repr="bj.supervisor", changes__reason="locked"
+        action="auth.sign_in_failed",
+        object_repr="bj.supervisor",
+        changes__reason="address_throttled",
     ).exists()
     # The name itself is not locked: the same person from their own desk gets in.
     post_sign_in(client, "bj.supervisor", REMOTE_ADDR="198.51.100.20")

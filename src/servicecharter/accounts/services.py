@@ -34,6 +34,8 @@ from servicecharter.org.choices import Language
 from servicecharter.org.models import Department, Staff
 
 TOTP_CODE = re.compile(r"^\d{6}$")
+# Refusals decided before any secret was checked: they neither count towards nor extend a lock.
+REFUSED_UNCHECKED = frozenset({"address_throttled", "locked", "inactive"})
 
 
 class SignInOutcome(enum.Enum):
@@ -80,14 +82,16 @@ def _count_from(user: User | None, key: str, now: datetime) -> datetime:
     return max(since, last_success) if last_success else since
 
 
-def _is_locked(user: User | None, key: str, ip: str | None, now: datetime) -> bool:
+def _lock_reason(user: User | None, key: str, ip: str | None, now: datetime) -> str:
+    """Why a sign-in must be refused before the password is even checked ("" if it need not)."""
     if _address_throttled(ip, now):
-        return True
+        return "address_throttled"
     if user is not None:
-        return bool(user.locked_until and user.locked_until > now)
+        return "locked" if user.locked_until and user.locked_until > now else ""
     # A name that does not exist is "locked" by the same count, so the answers for existing
     # and unknown names cannot be told apart.
-    return _failures_since(key, _count_from(None, key, now)) >= settings.LOGIN_FAILURE_LIMIT
+    failures = _failures_since(key, _count_from(None, key, now))
+    return "locked" if failures >= settings.LOGIN_FAILURE_LIMIT else ""
 
 
 def _audit_refusal(*, user: User | None, username: str, reason: str) -> None:
@@ -107,7 +111,7 @@ def _record_failure(*, user: User | None, username: str, ip: str | None, reason:
     key = _username_key(username)
     SignInAttempt.objects.create(username=key, ip=ip, at=now, succeeded=False)
     _audit_refusal(user=user, username=username, reason=reason)
-    if reason in ("locked", "inactive"):
+    if reason in REFUSED_UNCHECKED:
         return True
     if user is None:
         return False
@@ -134,8 +138,9 @@ def sign_in_check_password(*, username: str, password: str, ip: str | None) -> U
     key = _username_key(username)
     # The lock belongs to the account whatever the case typed (see ``_username_key``).
     user = User.objects.filter(username__iexact=key).order_by("pk").first()
-    if _is_locked(user, key, ip, now):
-        _record_failure(user=user, username=username, ip=ip, reason="locked")
+    refusal = _lock_reason(user, key, ip, now)
+    if refusal:
+        _record_failure(user=user, username=username, ip=ip, reason=refusal)
         return None
     authenticated = authenticate(None, username=(username or "").strip(), password=password)
     if authenticated is None:
@@ -152,8 +157,9 @@ def sign_in_check_totp(*, user: User, code: str, ip: str | None) -> SignInOutcom
     if not user.is_active:
         _record_failure(user=user, username=user.username, ip=ip, reason="inactive")
         return SignInOutcome.LOCKED
-    if _is_locked(user, _username_key(user.username), ip, now):
-        _record_failure(user=user, username=user.username, ip=ip, reason="locked")
+    refusal = _lock_reason(user, _username_key(user.username), ip, now)
+    if refusal:
+        _record_failure(user=user, username=user.username, ip=ip, reason=refusal)
         return SignInOutcome.LOCKED
     if totp_accept(user=user, code=code, now=now):
         return SignInOutcome.ACCEPTED
