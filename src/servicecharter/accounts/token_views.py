@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from servicecharter.accounts import permissions as perms
+from servicecharter.accounts.scoping import has_capability
 from servicecharter.accounts.tokens import (
     MAX_LIFETIME_DAYS,
     TokenScope,
@@ -58,6 +60,7 @@ def _page(request, form, issued=None):
         "service": service_tokens_for(request.user),
         "issued": issued,
         "now": timezone.now(),
+        "manages_service_tokens": has_capability(request.user, perms.MANAGE_API_TOKENS),
     }
     return render(request, "accounts/tokens/list.html", context)
 
