@@ -8,6 +8,8 @@ from openpyxl import Workbook
 
 from servicecharter.accounts.choices import Role
 from servicecharter.core import pii
+from servicecharter.core.audit import verify_chain
+from servicecharter.core.models import AuditEntry
 from servicecharter.core.services.imports import import_job_create
 from servicecharter.org.models import Customer
 from tests.conftest import make_user
@@ -115,6 +117,13 @@ def test_reimport_updates_personal_data_and_changes_nothing_the_second_time(
     customer.refresh_from_db()
     assert customer.id_number_cipher == cipher
     assert Customer.objects.count() == 1
+    # New customers are audited one row per batch, changes one row each, never the values.
+    batch = AuditEntry.objects.get(action="customer.create_many")
+    assert batch.changes["created"] == ["C001"]
+    update = AuditEntry.objects.get(action="customer.update")
+    assert update.object_id == str(customer.pk)
+    assert "13900000000" not in str(update.changes)
+    assert verify_chain().intact
 
 
 def test_customers_outside_the_scope_are_refused(tree, run_import):

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from servicecharter.accounts.choices import Role
+from servicecharter.core.audit import verify_chain
 from servicecharter.core.imports import error_message
 from servicecharter.core.models import AuditEntry, ImportJob
 from servicecharter.core.services.imports import import_job_create
@@ -61,6 +62,9 @@ def test_a_valid_file_creates_every_staff_member(tree, hr, run_import):
     assert zhang.base_wage == Decimal("8500.50")
     assert str(Staff.objects.get(employee_number="E002").hire_date) == "2021-07-05"
     assert AuditEntry.objects.filter(action="import.staff").count() == 1
+    created = AuditEntry.objects.filter(action="staff.create").values_list("object_id", flat=True)
+    assert set(created) == {str(zhang.pk), str(Staff.objects.get(employee_number="E002").pk)}
+    assert verify_chain().intact
 
 
 def test_every_bad_row_is_reported_with_its_line_and_nothing_is_imported(tree, hr, run_import):

@@ -18,6 +18,7 @@ import codecs
 import csv
 import io
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -69,7 +70,7 @@ MESSAGES = {
     "parent_has_errors": _("The parent department “%(value)s” has errors in this file."),
     "own_ancestor": _("Department “%(value)s” would become its own ancestor."),
     "out_of_scope": _("Outside your scope: you may not import “%(value)s”."),
-    "more_errors": _("%(count)s more bad rows are not listed."),
+    "more_errors": _("%(count)s more errors are not listed."),
     "crashed": _("The import stopped on an unexpected error; nothing was imported."),
 }
 
@@ -483,25 +484,65 @@ def batched_rows(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
+class SeenKeys:
+    """The keys met so far in a file and the line of each, kept in a temporary table rather
+    than in memory, so validating a file of a million rows needs no more memory than one of a
+    thousand. Two queries per batch."""
+
+    def __init__(self):
+        self.table = connection.ops.quote_name(f"import_seen_{uuid.uuid4().hex[:16]}")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {self.table} (k TEXT PRIMARY KEY, line INTEGER)"
+            )
+
+    def first_lines(self, keyed: list[tuple[str, int]]) -> dict[int, int]:
+        """line → first line of the same key, for each of ``keyed`` (key, line) met before."""
+        first_in_batch: dict[str, int] = {}
+        repeats: dict[int, int] = {}
+        for key, line in keyed:
+            if key in first_in_batch:
+                repeats[line] = first_in_batch[key]
+            else:
+                first_in_batch[key] = line
+        if not first_in_batch:
+            return repeats
+        keys = list(first_in_batch)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT k, line FROM {self.table} WHERE k IN ({', '.join(['%s'] * len(keys))})",
+                keys,
+            )
+            earlier = dict(cursor.fetchall())
+            new = [(key, line) for key, line in first_in_batch.items() if key not in earlier]
+            if new:
+                cursor.execute(
+                    f"INSERT INTO {self.table} (k, line) VALUES "
+                    + ", ".join(["(%s, %s)"] * len(new)),
+                    [value for pair in new for value in pair],
+                )
+        for key, line in keyed:
+            if key in earlier:
+                repeats[line] = earlier[key]
+        return repeats
+
+    def close(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+
 def validate(
     importer: Importer, stream: BinaryIO, file_name: str, on_progress=None
 ) -> tuple[Report, int]:
     """The first pass: every error of the file, and the number of data rows."""
     report = Report()
-    seen: dict[Any, int] = {}
+    seen = SeenKeys()
     total = 0
     try:
         for batch in batched_rows(
             iter_rows(importer, stream, file_name, report), importer.batch_size
         ):
-            for row in batch:
-                key = row.values.get(importer.key)
-                if row.ok and key is not None:
-                    first = seen.setdefault(key, row.line)
-                    if first != row.line:
-                        importer.reject(
-                            row, report, importer.key, "duplicate_in_file", value=key, line=first
-                        )
+            _reject_repeated_keys(importer, batch, seen, report)
             importer.check_batch([row for row in batch if row.ok], report)
             total += len(batch)
             if on_progress:
@@ -510,9 +551,25 @@ def validate(
         report = Report()
         report.refuse_file("", "unreadable")
         return report, total
+    finally:
+        seen.close()
     if not report.file_error:
         importer.check_file(report)
     return report, total
+
+
+def _reject_repeated_keys(importer: Importer, batch: list[Row], seen: SeenKeys, report) -> None:
+    keyed = [
+        (str(row.values[importer.key]), row)
+        for row in batch
+        if row.ok and row.values.get(importer.key) is not None
+    ]
+    repeats = seen.first_lines([(key, row.line) for key, row in keyed])
+    for key, row in keyed:
+        if row.line in repeats:
+            importer.reject(
+                row, report, importer.key, "duplicate_in_file", value=key, line=repeats[row.line]
+            )
 
 
 def apply(
