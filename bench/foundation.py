@@ -7,6 +7,7 @@ Run by `charter bench foundation`, inside a throwaway database (see bench/README
 import csv
 import gc
 import io
+import os
 import random
 import resource
 import statistics
@@ -227,11 +228,13 @@ def customer_import(rows: int) -> list[Result]:
     small_rows = max(1_000, rows // 10)
     peak_small = _traced_peak(import_services, admin, small_rows, first_number=20_000_001)
     peak_big = _traced_peak(import_services, admin, rows, first_number=30_000_001)
+    per_row = (peak_big - peak_small) * 1024 * 1024 / max(1, rows - small_rows)
     results.append(
         Result(
             "import memory, traced peak",
             f"{peak_small:.1f} MB at {small_rows:,} rows, {peak_big:.1f} MB at {rows:,} rows "
-            f"(peak RSS grew {rss_growth:.0f} MB in the timed run)",
+            f"(+{per_row:,.0f} B per extra row; file {len(big) / 1024 / 1024:.1f} MB; "
+            f"peak RSS grew {rss_growth:.0f} MB in the timed run)",
             "flat in file size (≤ 1.5×)",
             peak_big <= 1.5 * peak_small,
         )
@@ -293,7 +296,9 @@ def print_table(stdout, results: list[Result]) -> None:
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(4)]
     stdout.write("")
     stdout.write(
-        f"Foundation benchmarks — {connection.vendor}, database {connection.settings_dict['NAME']}"
+        f"Foundation benchmarks — {connection.vendor}, database "
+        f"{connection.settings_dict['NAME']}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} (figures from a busy machine are not the system's)"
     )
     for row in [headers, *rows]:
         stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
