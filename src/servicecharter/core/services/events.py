@@ -7,6 +7,9 @@ another worker then delivers. The handler runs in its own transaction together w
 that marks the delivery done, so its database work commits exactly once. A failure is recorded
 and retried with exponential back-off; after ``settings.EVENT_MAX_ATTEMPTS`` the delivery is dead
 and waits for an administrator (``event_delivery_retry``).
+
+Keep handlers short: on SQLite the handler's transaction holds the database's single write lock
+while it runs. Slow work (mail, exports) belongs in a task the handler enqueues.
 """
 
 import logging
