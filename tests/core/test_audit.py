@@ -288,6 +288,11 @@ class TestVerifyCommand:
         with pytest.raises(CommandError, match="batch-size"):
             call_command("audit", "verify", "--batch-size", "0")
 
+    def test_its_help_names_the_subcommand(self):
+        from servicecharter.core.management.commands.audit import Command
+
+        assert "verify" in Command().create_parser("charter", "audit").format_help()
+
     def test_it_needs_a_subcommand(self):
         with pytest.raises(CommandError):
             call_command("audit")

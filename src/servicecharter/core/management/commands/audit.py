@@ -7,7 +7,9 @@ from servicecharter.core.audit import VERIFY_BATCH, verify_chain
 
 
 class Command(BaseCommand):
-    help = _("Verify the tamper-evident audit trail (charter audit verify).")
+    @property
+    def help(self) -> str:  # argparse needs a real string, translated when asked
+        return _("Verify the tamper-evident audit trail (charter audit verify).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         subcommands = parser.add_subparsers(dest="subcommand", required=True)
@@ -27,7 +29,9 @@ class Command(BaseCommand):
         report = verify_chain(batch_size=batch_size)
         if not report.intact:
             raise CommandError(
-                _("chain broken at entry #%(seq)d after %(count)d good entries: %(problem)s")
+                _(
+                    "chain broken at entry #%(seq)d (entries verified before it: %(count)d). %(problem)s"
+                )
                 % {
                     "seq": report.broken.seq,
                     "count": report.entries,
