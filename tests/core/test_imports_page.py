@@ -165,3 +165,15 @@ def test_a_job_runs_only_once(admin_user, django_capture_on_commit_callbacks):
         )
     assert import_services.import_job_run(job_id=job.pk) is None  # already done
     assert Staff.objects.count() == 1
+
+
+def test_the_index_lists_my_jobs_and_the_exports_i_may_take(
+    client, admin_user, django_capture_on_commit_callbacks
+):
+    _sign_in(client, admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, TWO_BAD_ROWS)
+    html = client.get(reverse("core:imports")).content.decode()
+    assert "staff.csv" in html
+    assert "Rejected: nothing imported" in html
+    assert reverse("core:export", args=["customers", "xlsx"]) in html

@@ -162,3 +162,25 @@ def test_an_hr_export_imports_back_unchanged(
     job.refresh_from_db()
     assert (job.state, job.rows_imported) == ("done", 3), job.errors
     assert list(Staff.objects.values_list("employee_number", "base_wage", "updated_at")) == before
+
+
+def test_text_that_looks_like_a_formula_is_defused_and_imports_back(
+    client, tree, django_capture_on_commit_callbacks
+):
+    hr = make_user("hr", Role.HR, tree["head"])
+    staff_create(
+        employee_number="E9",
+        name='=HYPERLINK("http://x")',
+        department=tree["bj"],
+        base_wage=Decimal("1.00"),
+        hire_date=date(2020, 1, 1),
+    )
+    _sign_in(client, hr)
+    body = b"".join(client.get(reverse("core:export", args=["staff", "csv"])).streaming_content)
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0]["name"] == '\'=HYPERLINK("http://x")'
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_job_create(user=hr, kind="staff", upload=SimpleUploadedFile("s.csv", body))
+    job.refresh_from_db()
+    assert job.state == "done"
+    assert Staff.objects.get().name == '=HYPERLINK("http://x")'

@@ -7,6 +7,7 @@ openpyxl's write-only mode to a temporary file.
 """
 
 import csv
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
@@ -28,6 +29,7 @@ class Exporter:
     count before the first row leaves the server."""
 
     kind: str = ""
+    label = ""
     capability: str = ""
     columns: tuple[Column, ...] = ()
     audit_action: str = ""
@@ -73,6 +75,18 @@ def exporters() -> dict[str, type[Exporter]]:
     return dict(_REGISTRY)
 
 
+# A cell starting with one of these is run as a formula by spreadsheets (CSV injection); the
+# export prefixes such text with an apostrophe, which the importer takes off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def defuse(value: str) -> str:
+    if value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _cell(value):
     if value is None:
         return ""
@@ -80,6 +94,8 @@ def _cell(value):
         return "yes" if value else "no"
     if isinstance(value, (date, datetime, Decimal)):
         return str(value)
+    if isinstance(value, str):
+        return defuse(value)
     return value
 
 
@@ -121,4 +137,6 @@ def _xlsx_cell(value):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, str):
+        return defuse(value)
     return value

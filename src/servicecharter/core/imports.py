@@ -419,6 +419,9 @@ def _map_header(importer: Importer, header: list[str], report: Report) -> dict[s
     return positions
 
 
+_DEFUSED = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _parse_row(
     importer: Importer, line: int, record: list[str], plan: list[tuple], report: Report
 ) -> Row:
@@ -428,6 +431,8 @@ def _parse_row(
     width = len(record)
     for key, position, parse, required in plan:
         raw = record[position].strip() if position < width else ""
+        if raw[:1] == "'" and raw[1:2] in _DEFUSED:
+            raw = raw[1:]  # an exported cell that looked like a formula (see core.exports)
         if not raw:
             if required:
                 importer.reject(row, report, key, "missing_value")

@@ -291,6 +291,7 @@ class DepartmentImporter(Importer):
 class DepartmentExporter(core_exports.Exporter):
     kind = "departments"
     capability = perms.VIEW_ORG
+    label = DepartmentImporter.label
     columns = DepartmentImporter.columns
 
     def queryset(self):
@@ -529,6 +530,7 @@ class StaffImporter(_BulkImporter):
 class StaffExporter(core_exports.Exporter):
     kind = "staff"
     capability = perms.VIEW_ORG
+    label = StaffImporter.label
     columns = StaffImporter.columns
 
     def queryset(self):
@@ -685,6 +687,7 @@ class CustomerExporter(core_exports.Exporter):
 
     kind = "customers"
     capability = perms.VIEW_CUSTOMERS
+    label = CustomerImporter.label
     columns = CustomerImporter.columns
     audit_action = "export.customers"
 

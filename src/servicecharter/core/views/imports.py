@@ -75,22 +75,24 @@ def import_index(request):
             form.add_error(None, error)
         else:
             return redirect("core:import_detail", pk=job.pk)
-    jobs = ImportJob.objects.filter(created_by=request.user)[:RECENT_JOBS]
+    jobs = [
+        (job, kinds.get(job.kind, job.kind), _state_label(job.state))
+        for job in ImportJob.objects.filter(created_by=request.user)[:RECENT_JOBS]
+    ]
     return render(
         request,
         "core/imports/index.html",
-        {
-            "form": form,
-            "jobs": jobs,
-            "kind_labels": kinds,
-            "exports": _export_kinds(request.user),
-        },
+        {"form": form, "jobs": jobs, "exports": _export_kinds(request.user)},
     )
 
 
-def _export_kinds(user) -> list[str]:
+def _state_label(state: str) -> str:
+    return ImportState(state).label if state in ImportState.values else state
+
+
+def _export_kinds(user) -> list[tuple[str, str]]:
     return [
-        kind
+        (kind, exporter.label)
         for kind, exporter in core_exports.exporters().items()
         if has_capability(user, exporter.capability)
     ]
@@ -113,7 +115,7 @@ def import_detail(request, pk: int):
         "errors": errors,
         "more_errors": max(len(job.errors) - SHOWN_ERRORS, 0),
         "percent": int(100 * job.rows_done / job.rows_total) if job.rows_total else 0,
-        "state_label": ImportState(job.state).label if job.state in ImportState else job.state,
+        "state_label": _state_label(job.state),
         "kind_label": import_kinds_for(request.user).get(job.kind, job.kind),
     }
     template = "core/imports/detail.html"
