@@ -177,3 +177,29 @@ def test_the_index_lists_my_jobs_and_the_exports_i_may_take(
     assert "staff.csv" in html
     assert "Rejected: nothing imported" in html
     assert reverse("core:export", args=["customers", "xlsx"]) in html
+
+
+def test_a_queued_import_is_run_by_charter_worker(
+    admin_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from servicecharter.core.worker import Worker
+
+    monkeypatch.setattr(import_services, "INLINE_MAX_BYTES", 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_services.import_job_create(
+            user=admin_user,
+            kind="staff",
+            upload=SimpleUploadedFile("s.csv", (HEADER + "E1,A,BJ,1,2020-01-01\n").encode()),
+        )
+    job.refresh_from_db()
+    assert job.state == "pending"  # queued in the database, waiting for a worker
+    assert DBTaskResult.objects.ready().count() == 1
+
+    Worker(worker_id="w-imports", once=True).run()
+
+    job.refresh_from_db()
+    assert (job.state, job.rows_imported) == ("done", 1)
+    assert Staff.objects.get().employee_number == "E1"
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
