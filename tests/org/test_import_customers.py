@@ -91,9 +91,7 @@ def test_an_xlsx_file_is_read(tree, importer, run_import):
     workbook.save(buffer)
     job = run_import(importer, buffer.getvalue(), name="customers.xlsx", skip=True)
     assert job.state == "done", job.errors
-    assert [(e["line"], e["column"], e["code"]) for e in job.errors] == [
-        (5, "segment", "bad_choice")
-    ]
+    assert [(e["line"], e["column"], e["code"]) for e in job.errors] == [(5, "客群", "bad_choice")]
     assert_zhang_imported(tree)
 
 
@@ -133,7 +131,7 @@ def test_customers_outside_the_scope_are_refused(tree, run_import):
         (HEADER_ZH + ROW_ZH + ROW_ZH.replace("C001", "C002").replace("BJ-T1", "SH")).encode(),
     )
     assert [(e["line"], e["column"], e["code"]) for e in job.errors] == [
-        (3, "home_department", "out_of_scope")
+        (3, "所属机构", "out_of_scope")
     ]
     assert not Customer.objects.exists()
 

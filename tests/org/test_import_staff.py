@@ -182,3 +182,10 @@ def test_a_person_without_the_import_capability_is_refused(tree, bj_supervisor, 
     with pytest.raises(PermissionDenied):
         run_import(bj_supervisor, HEADER + "E001,张三,BJ-T1,8500,2020-03-01,active\n")
     assert not ImportJob.objects.exists()
+
+
+def test_errors_name_the_column_as_the_files_header_does(tree, hr, run_import):
+    job = run_import(hr, "工号,姓名,部门编码,基本工资,入职日期\nE9,张三,BJ,很多,2020-03-01\n")
+    assert [(e["line"], e["column"], e["code"]) for e in job.errors] == [
+        (2, "基本工资", "not_a_number")
+    ]

@@ -299,6 +299,7 @@ class Importer:
     def __init__(self, *, user):
         self.user = user
         self.present: set[str] = set()  # the keys of the columns the file has
+        self.file_headers: dict[str, str] = {}  # column key → its header in the file
         self.created = 0
         self.updated = 0
 
@@ -318,8 +319,9 @@ class Importer:
         """Writes that need the whole file (called after the last batch)."""
 
     def reject(self, row: Row, report: Report, column: str, code: str, /, **params) -> None:
+        """Refuse ``row``; the error names the column as the file's header does."""
         row.ok = False
-        report.add(row.line, column, code, **params)
+        report.add(row.line, self.file_headers.get(column, column), code, **params)
 
 
 _REGISTRY: dict[str, type[Importer]] = {}
@@ -412,6 +414,7 @@ def _map_header(importer: Importer, header: list[str], report: Report) -> dict[s
         for column in importer.columns:
             if column.key not in positions and column.accepts(name):
                 positions[column.key] = position
+                importer.file_headers[column.key] = str(name).strip().lstrip("\ufeff")
                 break
     for column in importer.columns:
         if column.required and column.key not in positions:
