@@ -142,3 +142,16 @@ def test_hr_may_not_import_customers(tree, run_import):
     hr = make_user("hr", Role.HR, tree["head"])
     with pytest.raises(PermissionDenied):
         run_import(hr, (HEADER_ZH + ROW_ZH).encode())
+
+
+def test_a_masked_export_imported_back_keeps_the_stored_personal_data(tree, importer, run_import):
+    run_import(importer, (HEADER_ZH + ROW_ZH).encode())
+    masked = ROW_ZH.replace("110101199001011234", "110***********1234").replace("金卡", "白金")
+    new_masked = masked.replace("C001", "C002")
+    job = run_import(importer, (HEADER_ZH + masked + new_masked).encode(), skip=True)
+    assert [(e["line"], e["column"], e["code"]) for e in job.errors] == [
+        (3, "证件号码", "masked_value")
+    ]
+    customer = Customer.objects.get()
+    assert customer.tier == "platinum"
+    assert pii.decrypt(customer.id_number_cipher) == "110101199001011234"

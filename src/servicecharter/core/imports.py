@@ -70,6 +70,9 @@ MESSAGES = {
     "parent_has_errors": _("The parent department “%(value)s” has errors in this file."),
     "own_ancestor": _("Department “%(value)s” would become its own ancestor."),
     "out_of_scope": _("Outside your scope: you may not import “%(value)s”."),
+    "masked_value": _(
+        "This value is masked (*): give the full value for a new customer, or leave the column out."
+    ),
     "more_errors": _("%(count)s more errors are not listed."),
     "crashed": _("The import stopped on an unexpected error; nothing was imported."),
 }
@@ -79,6 +82,13 @@ def error_message(error: dict) -> str:
     """The translated reason of a stored error."""
     template = MESSAGES.get(error.get("code"), error.get("code", ""))
     return str(template) % error.get("params", {}) if error.get("params") else str(template)
+
+
+class Masked:
+    """The value of a cell that shows personal data masked: not a value to store."""
+
+    def __repr__(self) -> str:
+        return "<masked>"
 
 
 class CellError(Exception):

@@ -565,6 +565,18 @@ class StaffExporter(core_exports.Exporter):
 
 # Customers -----------------------------------------------------------------------------
 
+# A personal-data cell as a masked export shows it (110***********1234): "keep what is stored".
+MASKED = core_imports.Masked()
+
+
+def personal_text(max_length: int):
+    base = core_imports.text(max_length)
+
+    def parse(value: str):
+        return MASKED if "*" in value else base(value)
+
+    return parse
+
 
 @core_imports.register
 class CustomerImporter(_BulkImporter):
@@ -646,14 +658,31 @@ class CustomerImporter(_BulkImporter):
             "id_number",
             ("证件号", "身份证号", "证件号码"),
             False,
-            core_imports.text(64),
+            personal_text(64),
             zh="证件号码",
         ),
         Column(
-            "phone", ("mobile", "手机", "电话", "手机号"), False, core_imports.text(32), zh="手机号"
+            "phone", ("mobile", "手机", "电话", "手机号"), False, personal_text(32), zh="手机号"
         ),
-        Column("address", ("住址", "联系地址", "地址"), False, core_imports.text(300), zh="地址"),
+        Column("address", ("住址", "联系地址", "地址"), False, personal_text(300), zh="地址"),
     )
+
+    def check_batch(self, rows: list[Row], report: Report) -> None:
+        """A masked value (from an export without EXPORT_PII) keeps a known customer's stored
+        value; a new customer needs the real one."""
+        super().check_batch(rows, report)
+        masked_rows = [row for row in rows if row.ok and MASKED in row.values.values()]
+        if not masked_rows:
+            return
+        known = set(
+            Customer.objects.filter(
+                customer_number__in=[row.values[self.key] for row in masked_rows]
+            ).values_list("customer_number", flat=True)
+        )
+        for row in masked_rows:
+            if row.values[self.key] not in known:
+                field = next(f for f in services.PII_FIELDS if row.values.get(f) is MASKED)
+                self.reject(row, report, field, "masked_value")
 
     def new_record(self, row: Row) -> Customer:
         customer = super().new_record(row)
@@ -667,7 +696,7 @@ class CustomerImporter(_BulkImporter):
     def update_record(self, customer: Customer, row: Row) -> dict:
         diff = super().update_record(customer, row)
         for field in services.PII_FIELDS:
-            if field not in row.values:
+            if field not in row.values or row.values[field] is MASKED:
                 continue
             value = row.values[field] or ""
             if pii.decrypt(getattr(customer, f"{field}_cipher")) == value:
