@@ -106,10 +106,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """On PostgreSQL the audit table refuses TRUNCATE (core migration 0002). The test database
     lets a superuser session through, so Django can empty tables after transactional tests."""
     from django.db import connection
+    from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 
+    name = connection.settings_dict["NAME"]
+    test_name = connection.settings_dict["TEST"].get("NAME")
+    is_test_database = name == test_name or str(name).startswith(TEST_DATABASE_PREFIX)
+    # No test database is made when no collected test asks for one up front: touch nothing.
     with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
-            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+        if connection.vendor == "postgresql" and is_test_database:
+            name = connection.ops.quote_name(name)
             with connection.cursor() as cursor:
                 cursor.execute(f"ALTER DATABASE {name} SET charter.allow_audit_truncate = on")
             connection.close()  # the next connection picks the setting up

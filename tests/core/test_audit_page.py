@@ -37,7 +37,7 @@ def _refusals():
 
 
 @pytest.mark.parametrize("persona", ["bj_supervisor", "admin_user", "stranger"])
-def test_only_compliance_may_see_the_trail(client, persona, request):
+def test_only_compliance_may_see_the_trail(db, client, persona, request):
     user = request.getfixturevalue(persona)
     client.force_login(user)
     for response in (client.get(AUDIT), client.get(EXPORT), client.post(VERIFY)):
