@@ -118,3 +118,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
             with connection.cursor() as cursor:
                 cursor.execute(f"ALTER DATABASE {name} SET charter.allow_audit_truncate = on")
             connection.close()  # the next connection picks the setting up
+
+
+def pytest_configure(config):
+    """Tests hash passwords with a fast hasher: Argon2 is slow on purpose and would dominate the
+    run. Production keeps Argon2 first (asserted in tests/accounts/test_password_hashing.py)."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]

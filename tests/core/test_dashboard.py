@@ -8,7 +8,11 @@ from servicecharter.org.services import staff_create
 
 @pytest.fixture
 def staffed(tree):
-    for number, department in (("B1", tree["bj_team"]), ("B2", tree["bj"]), ("S1", tree["sh_team"])):
+    for number, department in (
+        ("B1", tree["bj_team"]),
+        ("B2", tree["bj"]),
+        ("S1", tree["sh_team"]),
+    ):
         staff_create(
             employee_number=number,
             name=number,

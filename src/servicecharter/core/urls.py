@@ -41,7 +41,9 @@ urlpatterns += [
 
 urlpatterns += [
     path("notifications/", notification_views.inbox, name="notifications"),
-    path("notifications/read-all/", notification_views.mark_all_read, name="notifications_read_all"),
+    path(
+        "notifications/read-all/", notification_views.mark_all_read, name="notifications_read_all"
+    ),
     path(
         "notifications/preferences/",
         notification_views.preferences,
