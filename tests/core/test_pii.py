@@ -126,3 +126,22 @@ def test_the_rotate_command_reports_what_it_did(tree, capsys):
     )
     call_command("pii", "rotate", "--batch-size", "10")
     assert "1 customers" in capsys.readouterr().out
+
+
+def test_values_stored_as_fernet_tokens_before_aes_gcm_still_decrypt_and_rotate():
+    with _with_keys(OLD_KEY):
+        legacy = Fernet(OLD_KEY).encrypt("110101199003071234".encode()).decode()
+        assert pii.decrypt(legacy) == "110101199003071234"
+        rotated = pii.rotate(legacy)
+        assert rotated.startswith(f"{pii.GCM_PREFIX}:")
+        assert pii.decrypt(rotated) == "110101199003071234"
+
+
+def test_a_tampered_cipher_is_refused():
+    cipher = pii.encrypt("13812345678")
+    prefix, key_id, body = cipher.split(":")
+    flipped = body[:-3] + ("A" if body[-3] != "A" else "B") + body[-2:]
+    with pytest.raises(ImproperlyConfigured):
+        pii.decrypt(f"{prefix}:{key_id}:{flipped}")
+    with pytest.raises(ImproperlyConfigured):
+        pii.decrypt(f"{prefix}:00000000:{body}")

@@ -3,14 +3,24 @@
 Keys come from settings: ``PII_ENCRYPTION_KEYS`` (Fernet keys, newest first — older keys still
 decrypt, so a key can be rotated by prepending a new one and re-encrypting at leisure) and
 ``PII_HASH_KEY`` (HMAC key of the search digests).
+
+Values are encrypted with AES-256-GCM (a random 96-bit nonce per value) under a key derived
+from each configured key, stored as ``gcm1:<key id>:<base64 of nonce + ciphertext>``. It is
+authenticated like Fernet but several times cheaper, which matters when an import encrypts
+three values for each of a hundred thousand customers. Values stored earlier as Fernet tokens
+still decrypt (a Fernet token never contains ":"), and ``rotate`` rewrites them in the new form.
 """
 
+import base64
 import hashlib
 import hmac
+import os
 import unicodedata
 from functools import cache
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -28,9 +38,35 @@ def _fernet() -> MultiFernet:
         raise ImproperlyConfigured(f"PII_ENCRYPTION_KEYS holds an invalid key: {exc}") from exc
 
 
+GCM_PREFIX = "gcm1"
+_NONCE_BYTES = 12
+
+
+@cache
+def _gcm_keys() -> list[tuple[str, AESGCM]]:
+    """(key id, cipher) for each configured key, newest first. The AES key is derived from the
+    configured one (never the same bytes used by two constructions); the id, a hash of the
+    derived key, says which key encrypted a value without revealing it."""
+    _fernet()  # refuses missing or malformed keys with the same message
+    keys = []
+    for key in settings.PII_ENCRYPTION_KEYS:
+        raw = base64.urlsafe_b64decode(key)
+        derived = hmac.new(raw, b"servicecharter pii aes-256-gcm v1", hashlib.sha256).digest()
+        key_id = hashlib.sha256(b"key id:" + derived).hexdigest()[:8]
+        keys.append((key_id, AESGCM(derived)))
+    return keys
+
+
+@cache
+def _gcm_by_id() -> dict[str, AESGCM]:
+    return dict(reversed(_gcm_keys()))  # the newest wins should two ids ever collide
+
+
 def reset_keys() -> None:
     """Forget the cached keys (after settings change, e.g. in tests)."""
     _fernet.cache_clear()
+    _gcm_keys.cache_clear()
+    _gcm_by_id.cache_clear()
 
 
 @receiver(setting_changed)
@@ -49,23 +85,40 @@ def normalise(value: str) -> str:
 def encrypt(value: str) -> str:
     if not value:
         return ""
-    return _fernet().encrypt(value.encode("utf-8")).decode("ascii")
+    key_id, aead = _gcm_keys()[0]
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = aead.encrypt(nonce, value.encode("utf-8"), None)
+    return f"{GCM_PREFIX}:{key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+
+
+def _undecryptable() -> ImproperlyConfigured:
+    return ImproperlyConfigured(
+        "A personal-data field cannot be decrypted with the configured keys."
+    )
 
 
 def decrypt(cipher: str) -> str:
     if not cipher:
         return ""
+    if ":" not in cipher:  # stored before AES-GCM: a Fernet token
+        try:
+            return _fernet().decrypt(cipher.encode("ascii")).decode("utf-8")
+        except InvalidToken as exc:
+            raise _undecryptable() from exc
     try:
-        return _fernet().decrypt(cipher.encode("ascii")).decode("utf-8")
-    except InvalidToken as exc:
-        raise ImproperlyConfigured(
-            "A personal-data field cannot be decrypted with the configured keys."
-        ) from exc
+        prefix, key_id, body = cipher.split(":")
+        aead = _gcm_by_id()[key_id]
+        sealed = base64.urlsafe_b64decode(body)
+        if prefix != GCM_PREFIX:
+            raise ValueError(prefix)
+        return aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], None).decode("utf-8")
+    except (ValueError, KeyError, InvalidTag) as exc:
+        raise _undecryptable() from exc
 
 
 def rotate(cipher: str) -> str:
-    """Re-encrypt with the newest key."""
-    return _fernet().rotate(cipher.encode("ascii")).decode("ascii") if cipher else ""
+    """Re-encrypt with the newest key (and in the current form)."""
+    return encrypt(decrypt(cipher)) if cipher else ""
 
 
 def digest(value: str) -> str:
