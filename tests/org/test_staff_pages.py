@@ -236,3 +236,20 @@ def test_the_list_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get(url, {"status": StaffStatus.ACTIVE})
     assert len(response.context["rows"]) == 25
+
+
+def test_pages_link_onwards_only_while_rows_remain_and_never_count_the_table(
+    client, tree, admin_user
+):
+    for i in range(26):
+        _staff(tree["bj_team"], f"N{i:03d}")
+    _sign_in(client, admin_user)
+    url = reverse("org:staff_list")
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get(url, {"q": "N0"})
+    assert not any("COUNT(" in q["sql"] and "org_staff" in q["sql"] for q in queries)
+    assert first.context["page"].has_next() and "page=2" in first.content.decode()
+    last = client.get(url, {"q": "N0", "page": 2})
+    assert [m.employee_number for m, _show in last.context["rows"]] == ["N025"]
+    assert not last.context["page"].has_next() and "page=3" not in last.content.decode()
+    assert len(client.get(url, {"page": "not-a-number"}).context["rows"]) == 25
