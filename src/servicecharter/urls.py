@@ -1,12 +1,11 @@
 from django.urls import include, path
 
 from servicecharter.accounts import views as accounts_views
-from servicecharter.core.views import dashboard
-from servicecharter.core.views import home as core_views
+from servicecharter.core.views import dashboard, health
 
 urlpatterns = [
     path("", dashboard.home, name="home"),
-    path("healthz", core_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     # Before Django's own: the same URL and name, but the choice is remembered per user.
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),

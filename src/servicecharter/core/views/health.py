@@ -1,16 +1,9 @@
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from servicecharter.core.worker import worker_health
-
-
-@login_required
-def home(request):
-    return render(request, "core/home.html", {})
 
 
 @never_cache
