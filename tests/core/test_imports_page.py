@@ -92,7 +92,7 @@ def test_a_file_of_another_type_is_refused_beside_the_field(client, admin_user):
 
 
 @pytest.mark.parametrize("persona", ["stranger", "bj_supervisor", "bj_agent"])
-def test_people_without_an_import_capability_get_403(client, persona, request):
+def test_people_without_an_import_capability_get_403(db, client, persona, request):
     _sign_in(client, request.getfixturevalue(persona))
     assert client.get(reverse("core:imports")).status_code == 403
     assert _upload(client, TWO_BAD_ROWS).status_code == 403
