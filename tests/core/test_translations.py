@@ -122,16 +122,19 @@ def test_compiled_catalogue_matches_the_po_file(entries):
         compiled = gettext.GNUTranslations(handle)
     stale = []
     for entry in entries:
-        key = (
-            entry["msgid"] if "msgctxt" not in entry else f"{entry['msgctxt']}\x04{entry['msgid']}"
-        )
+        context, msgid = entry.get("msgctxt"), entry["msgid"]
         if "msgid_plural" in entry:
-            got = compiled._catalog.get((key, 0))
             want = entry["msgstr[0]"]
+            got = (
+                compiled.npgettext(context, msgid, entry["msgid_plural"], 2)
+                if context
+                else compiled.ngettext(msgid, entry["msgid_plural"], 2)
+            )
         else:
-            got, want = compiled._catalog.get(key), entry["msgstr"]
+            want = entry["msgstr"]
+            got = compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)
         if got != want:
-            stale.append(entry["msgid"])
+            stale.append(msgid)
     assert stale == []
 
 
