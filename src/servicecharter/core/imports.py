@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
 
 from django.db import connection, models
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext_lazy as _
 
@@ -527,26 +527,54 @@ class SeenKeys:
             return repeats
         keys = list(first_in_batch)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT k, line FROM {self.table} WHERE k IN ({', '.join(['%s'] * len(keys))})",
-                keys,
-            )
-            earlier = dict(cursor.fetchall())
+            earlier = self._earlier(cursor, keys)
             new = [(key, line) for key, line in first_in_batch.items() if key not in earlier]
             if new:
-                cursor.execute(
-                    f"INSERT INTO {self.table} (k, line) VALUES "
-                    + ", ".join(["(%s, %s)"] * len(new)),
-                    [value for pair in new for value in pair],
-                )
+                self._insert(cursor, new)
         for key, line in keyed:
             if key in earlier:
                 repeats[line] = earlier[key]
         return repeats
 
+    # On PostgreSQL the keys travel as one array parameter: psycopg takes longer to split a
+    # query of a thousand placeholders than the database takes to answer it.
+
+    def _earlier(self, cursor, keys: list[str]) -> dict[str, int]:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT k, line FROM {self.table} WHERE k = ANY(%s)", [keys])
+        else:
+            cursor.execute(
+                f"SELECT k, line FROM {self.table} WHERE k IN ({', '.join(['%s'] * len(keys))})",
+                keys,
+            )
+        return dict(cursor.fetchall())
+
+    def _insert(self, cursor, new: list[tuple[str, int]]) -> None:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {self.table} (k, line) SELECT * FROM unnest(%s::text[], %s::int[])",
+                [[key for key, _line in new], [line for _key, line in new]],
+            )
+            return
+        cursor.execute(
+            f"INSERT INTO {self.table} (k, line) VALUES " + ", ".join(["(%s, %s)"] * len(new)),
+            [value for pair in new for value in pair],
+        )
+
     def close(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+
+def filter_keys(queryset: models.QuerySet, field: str, keys: list) -> models.QuerySet:
+    """``queryset.filter(<field>__in=keys)``; on PostgreSQL with the keys as one array
+    parameter (see ``SeenKeys``), which is several times cheaper for a batch of a thousand."""
+    if connection.vendor != "postgresql" or not keys:
+        return queryset.filter(**{f"{field}__in": keys})
+    model = queryset.model
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field).column)}"
+    return queryset.extra(where=[f"{column} = ANY(%s)"], params=[list(keys)])
 
 
 def validate(
@@ -639,6 +667,7 @@ def bulk_insert(model: type[models.Model], records: list[models.Model], batch_si
     table = model._meta.db_table
     pk = model._meta.pk
     fields = [field for field in model._meta.concrete_fields if field is not pk]
+    now = timezone.now()  # one timestamp for the batch, as bulk_create would nearly give
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
@@ -647,7 +676,7 @@ def bulk_insert(model: type[models.Model], records: list[models.Model], batch_si
         for record, (next_id,) in zip(records, cursor.fetchall(), strict=True):
             record.pk = next_id
         columns = ", ".join(connection.ops.quote_name(f.column) for f in [pk, *fields])
-        values = [_copy_value(field) for field in fields]
+        values = [_copy_value(field, now) for field in fields]
         with cursor.cursor.copy(
             f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN"
         ) as copy:
@@ -677,9 +706,15 @@ _PLAIN_TYPES = {
 }
 
 
-def _copy_value(field) -> Callable[[models.Model], Any]:
+def _copy_value(field, now) -> Callable[[models.Model], Any]:
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return lambda record: field.pre_save(record, add=True)
+        attname = field.attname
+
+        def stamp(record):
+            record.__dict__[attname] = now
+            return now
+
+        return stamp
     if field.get_internal_type() in _PLAIN_TYPES:
         attname = field.attname
         return lambda record: getattr(record, attname)

@@ -18,7 +18,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Model
+from django.db.models.base import ModelState
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from servicecharter.accounts import permissions as perms
@@ -341,8 +343,8 @@ class _BulkImporter(Importer):
 
     def check_batch(self, rows: list[Row], report: Report) -> None:
         current = dict(
-            self.model.objects.filter(
-                **{f"{self.key}__in": [row.values[self.key] for row in rows]}
+            core_imports.filter_keys(
+                self.model.objects.all(), self.key, [row.values[self.key] for row in rows]
             ).values_list(self.key, f"{self.department_field}__path")
         )
         for row in rows:
@@ -370,7 +372,32 @@ class _BulkImporter(Importer):
         return values
 
     def new_record(self, row: Row) -> Model:
-        return self.model(**self.field_values(row))
+        """A new, unsaved record, built without ``Model.__init__`` (a third of the time of a
+        100,000-row import went there): the fields' defaults, then the file's values. The
+        values were validated by the first pass."""
+        record = self.model.__new__(self.model)
+        record.__dict__.update(self._defaults)
+        for attname, default in self._callable_defaults:
+            record.__dict__[attname] = default()
+        record.__dict__.update(self.field_values(row))
+        record._state = ModelState()
+        return record
+
+    @cached_property
+    def _defaults(self) -> dict:
+        return {
+            field.attname: field.get_default()
+            for field in self.model._meta.concrete_fields
+            if not (field.has_default() and callable(field.default))
+        }
+
+    @cached_property
+    def _callable_defaults(self) -> list[tuple[str, object]]:
+        return [
+            (field.attname, field.default)
+            for field in self.model._meta.concrete_fields
+            if field.has_default() and callable(field.default)
+        ]
 
     def update_record(self, record: Model, row: Row) -> dict:
         """Set the file's values on ``record``; return {field: [old, new]} of what changed."""
@@ -386,7 +413,7 @@ class _BulkImporter(Importer):
         keys = [row.values[self.key] for row in rows]
         existing = {
             getattr(record, self.key): record
-            for record in self.model.objects.filter(**{f"{self.key}__in": keys})
+            for record in core_imports.filter_keys(self.model.objects.all(), self.key, keys)
         }
         created, changed, entries = [], [], []
         fields: set[str] = set()
