@@ -114,6 +114,7 @@ def _update_many(staff: list[Staff], count: int, offset: int) -> float:
 
 def staff_list(total: int) -> list[Result]:
     _bulk_create_staff(total - Staff.objects.count())
+    _analyze()
     client = Client()
     client.force_login(User.objects.get(username="hr"))  # HR, scoped to the head office
     url = reverse("org:staff_list")
@@ -133,6 +134,14 @@ def staff_list(total: int) -> list[Result]:
             )
         )
     return results
+
+
+def _analyze() -> None:
+    """Planner statistics for the tables just loaded, as autovacuum gives them a minute after
+    a bulk load: without them PostgreSQL takes the 100,000-row table for an empty one and sorts
+    it instead of walking the employee-number index (300 ms instead of 50)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def _bulk_create_staff(count: int) -> None:
