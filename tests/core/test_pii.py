@@ -130,7 +130,7 @@ def test_the_rotate_command_reports_what_it_did(tree, capsys):
 
 def test_values_stored_as_fernet_tokens_before_aes_gcm_still_decrypt_and_rotate():
     with _with_keys(OLD_KEY):
-        legacy = Fernet(OLD_KEY).encrypt("110101199003071234".encode()).decode()
+        legacy = Fernet(OLD_KEY).encrypt(b"110101199003071234").decode()
         assert pii.decrypt(legacy) == "110101199003071234"
         rotated = pii.rotate(legacy)
         assert rotated.startswith(f"{pii.GCM_PREFIX}:")

@@ -212,8 +212,9 @@ def test_field_errors_come_in_chinese_when_asked(client, tree, bj_hr):
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "validation_error"
-    assert body["fields"]["name"] == ["这个字段是必填项。"]
-    assert body["fields"]["hire_date"] == ["这个字段是必填项。"]
+    # The same wording the forms show: our catalogue's, which takes precedence over Django's.
+    assert body["fields"]["name"] == ["此项为必填项。"]
+    assert body["fields"]["hire_date"] == ["此项为必填项。"]
     assert "base_wage" in body["fields"]
     assert not Staff.objects.exists()
 
