@@ -1,11 +1,13 @@
 """`charter demo`, `charter serve` and `charter createadmin`, run as a user runs them."""
 
 import os
+import queue
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -65,14 +67,17 @@ def test_serve_runs_gunicorn_and_answers(demo_database):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    log = _ServerLog(server)
     try:
-        status, _body = _get_when_up(f"http://127.0.0.1:{port}/accounts/login/", server)
+        log.wait_for("Listening at")
+        status, _body = _get(f"http://127.0.0.1:{port}/accounts/login/")
         assert status == 200
-        static_status, _ = _get_when_up(f"http://127.0.0.1:{port}/static/css/app.css", server)
+        static_status, _ = _get(f"http://127.0.0.1:{port}/static/css/app.css")
         assert static_status == 200
     finally:
         server.send_signal(signal.SIGINT)  # quick shutdown; graceful is tested by hand
-        output, _ = server.communicate(timeout=60)
+        server.wait(timeout=60)
+    output = log.text()
     assert "gunicorn" in output.lower()
     assert "Booting worker" in output
 
@@ -157,16 +162,42 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _get_when_up(url: str, process: subprocess.Popen, timeout: float = 90):
-    """Wait for a real server process to start listening (a readiness poll, not a test delay)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, b""
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer in {timeout} s")
+class _ServerLog:
+    """Collects a server's output lines on a thread, so the test can wait for a line."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        self.reader = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self.reader.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 90) -> None:
+        # Once gunicorn listens, connections queue in its backlog until a worker accepts them.
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if text in line:
+                return
+        raise AssertionError(f"{text!r} never appeared in:\n{''.join(self.seen)}")
+
+    def text(self) -> str:
+        self.reader.join(timeout=10)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return "".join(self.seen)
+
+
+def _get(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
