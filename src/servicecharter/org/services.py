@@ -30,6 +30,14 @@ def _diff(obj, changes: dict) -> dict:
     return diff
 
 
+def _assign(obj, changes: dict) -> dict:
+    """Set ``changes`` on ``obj``; return what really changed, for the audit trail."""
+    diff = _diff(obj, changes)
+    for field, value in changes.items():
+        setattr(obj, field, value)
+    return diff
+
+
 def _jsonable(value):
     if isinstance(value, (Decimal, date)):
         return str(value)
@@ -79,9 +87,7 @@ def department_update(*, department: Department, **changes) -> Department:
     """Change a department's fields; a new ``parent`` moves the whole subtree."""
     department = Department.objects.select_for_update().get(pk=department.pk)
     new_parent = changes.pop("parent", department.parent)
-    diff = _diff(department, changes)
-    for field, value in changes.items():
-        setattr(department, field, value)
+    diff = _assign(department, changes)
     department.full_clean(exclude=["path", "parent"])
     if (new_parent.pk if new_parent else None) != department.parent_id:
         diff["parent"] = [
@@ -138,9 +144,7 @@ def product_create(
 @transaction.atomic
 def product_update(*, product: Product, **changes) -> Product:
     product = Product.objects.select_for_update().get(pk=product.pk)
-    diff = _diff(product, changes)
-    for field, value in changes.items():
-        setattr(product, field, value)
+    diff = _assign(product, changes)
     product.full_clean()
     product.save()
     if diff:
@@ -179,9 +183,7 @@ def staff_create(
 @transaction.atomic
 def staff_update(*, staff: Staff, **changes) -> Staff:
     staff = Staff.objects.select_for_update().get(pk=staff.pk)
-    diff = _diff(staff, changes)
-    for field, value in changes.items():
-        setattr(staff, field, value)
+    diff = _assign(staff, changes)
     staff.full_clean()
     staff.save()
     if diff:
@@ -231,9 +233,7 @@ def customer_create(
 def customer_update(*, customer: Customer, **changes) -> Customer:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     personal = {field: changes.pop(field) for field in PII_FIELDS if field in changes}
-    diff = _diff(customer, changes)
-    for field, value in changes.items():
-        setattr(customer, field, value)
+    diff = _assign(customer, changes)
     for field, value in personal.items():
         if pii.decrypt(getattr(customer, f"{field}_cipher")) != value:
             _set_pii(customer, field, value)
@@ -250,9 +250,7 @@ def business_type_update(*, business_type: BusinessType, **changes) -> BusinessT
     business_type = BusinessType.objects.select_for_update().get(pk=business_type.pk)
     if "parent" in changes and changes["parent"] is not None:
         _refuse_business_type_cycle(business_type, changes["parent"])
-    diff = _diff(business_type, changes)
-    for field, value in changes.items():
-        setattr(business_type, field, value)
+    diff = _assign(business_type, changes)
     business_type.full_clean()
     business_type.save()
     if diff:
