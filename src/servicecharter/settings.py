@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "servicecharter.core",
     "servicecharter.org",
     "servicecharter.accounts",
+    "servicecharter.cases",
 ]
 
 MIDDLEWARE = [

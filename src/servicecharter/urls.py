@@ -12,5 +12,7 @@ urlpatterns = [
     path("accounts/", include("servicecharter.accounts.urls")),
     path("org/", include("servicecharter.org.urls")),
     path("core/", include("servicecharter.core.urls")),
+    path("cases/", include("servicecharter.cases.urls")),
+    path("feedback/", include("servicecharter.cases.public_urls")),
     path("api/", include("servicecharter.api_urls")),
 ]

@@ -17,20 +17,35 @@ MANAGE_USERS = "users.manage"
 MANAGE_CALENDARS = "calendars.manage"
 MANAGE_EVENTS = "events.manage"  # see and retry dead-lettered events
 MANAGE_API_TOKENS = "api_tokens.manage"  # service tokens; anyone may hold personal tokens
+VIEW_CASES = "cases.view"  # complaints, suggestions, praise and enquiries of the queues in scope
+HANDLE_CASES = "cases.handle"  # record intake, move a case through its workflow, write messages
+ASSIGN_CASES = "cases.assign"  # assign handlers, move cases between queues
+IMPORT_CASES = "cases.import"  # CFPB-format and native case files
+EXPORT_CASES = "cases.export"
+MANAGE_CASE_RULES = "cases.manage_rules"  # routing, profile rules, custom profiles, letters
 
 _EVERYONE = {VIEW_ORG}
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.AGENT: frozenset(_EVERYONE | {VIEW_CUSTOMERS}),
-    Role.SUPERVISOR: frozenset(_EVERYONE | {VIEW_CUSTOMERS, CHANGE_CUSTOMERS}),
-    Role.COMPLAINTS_OFFICER: frozenset(_EVERYONE | {VIEW_CUSTOMERS, CHANGE_CUSTOMERS, REVEAL_PII}),
-    Role.QUALITY_AUDITOR: frozenset(_EVERYONE | {VIEW_CUSTOMERS}),
+    Role.AGENT: frozenset(_EVERYONE | {VIEW_CUSTOMERS, VIEW_CASES, HANDLE_CASES}),
+    Role.SUPERVISOR: frozenset(
+        _EVERYONE
+        | {VIEW_CUSTOMERS, CHANGE_CUSTOMERS, VIEW_CASES, HANDLE_CASES, ASSIGN_CASES, EXPORT_CASES}
+    ),
+    Role.COMPLAINTS_OFFICER: frozenset(
+        _EVERYONE
+        | {VIEW_CUSTOMERS, CHANGE_CUSTOMERS, REVEAL_PII}
+        | {VIEW_CASES, HANDLE_CASES, ASSIGN_CASES, IMPORT_CASES, EXPORT_CASES, MANAGE_CASE_RULES}
+    ),
+    Role.QUALITY_AUDITOR: frozenset(_EVERYONE | {VIEW_CUSTOMERS, VIEW_CASES}),
     Role.COMPLIANCE: frozenset(
-        _EVERYONE | {VIEW_CUSTOMERS, REVEAL_PII, EXPORT_PII, VIEW_AUDIT, VIEW_WAGES}
+        _EVERYONE
+        | {VIEW_CUSTOMERS, REVEAL_PII, EXPORT_PII, VIEW_AUDIT, VIEW_WAGES, VIEW_CASES, EXPORT_CASES}
     ),
     Role.HR: frozenset(_EVERYONE | {CHANGE_ORG, IMPORT_ORG, VIEW_WAGES}),
     Role.INVESTIGATOR: frozenset(_EVERYONE),
-    Role.EXECUTIVE: frozenset(_EVERYONE | {VIEW_CUSTOMERS}),
+    # Executives see the cases and approve especially complex extensions as senior managers.
+    Role.EXECUTIVE: frozenset(_EVERYONE | {VIEW_CUSTOMERS, VIEW_CASES, HANDLE_CASES, EXPORT_CASES}),
     # Administrators run the structure, never read report contents or personal data in full.
     Role.ADMIN: frozenset(
         _EVERYONE
@@ -44,6 +59,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             MANAGE_CALENDARS,
             MANAGE_EVENTS,
             MANAGE_API_TOKENS,
+            IMPORT_CASES,
+            MANAGE_CASE_RULES,
         }
     ),
 }

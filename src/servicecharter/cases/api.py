@@ -1,0 +1,5 @@
+"""(Filled in by the API work.)"""
+
+from ninja import Router
+
+router = Router(tags=["cases"])

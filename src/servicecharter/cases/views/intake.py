@@ -1,0 +1,3 @@
+"""(Filled in by the intake work.)"""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""(Filled in by the queue work.)"""
+
+urlpatterns: list = []

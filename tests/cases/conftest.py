@@ -1,0 +1,40 @@
+"""Case personas and a factory: a Beijing complaint handled by the Beijing agent."""
+
+import pytest
+
+from servicecharter.accounts.choices import Role
+from servicecharter.cases.choices import CaseKind
+from servicecharter.cases.services import case_create
+from servicecharter.org.choices import Channel
+from tests.conftest import make_user
+
+
+@pytest.fixture
+def complaints_officer(tree):
+    return make_user("complaints", Role.COMPLAINTS_OFFICER, tree["head"])
+
+
+@pytest.fixture
+def executive(tree):
+    return make_user("exec", Role.EXECUTIVE, tree["head"])
+
+
+@pytest.fixture
+def new_case(tree, bj_agent):
+    """Returns a function making a complaint in the Beijing team's queue."""
+
+    def make(**overrides):
+        fields = {
+            "actor": bj_agent,
+            "kind": CaseKind.COMPLAINT,
+            "channel": Channel.PHONE,
+            "subject": "Card fee charged twice",
+            "description": "The annual fee was charged twice this month.",
+            "contact_name": "Li Lei",
+            "department": tree["bj_team"],
+            "handler": bj_agent,
+        }
+        fields.update(overrides)
+        return case_create(**fields).case
+
+    return make
