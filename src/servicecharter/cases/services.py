@@ -1042,9 +1042,8 @@ def _breach(case: Case, now: datetime) -> None:
         _case_payload(case, due_at=case.due_at.isoformat(), breached_at=now.isoformat()),
         dedupe_key=f"case.breached:{case.pk}:{case.due_at.isoformat()}",
     )
-    for recipient in [case.handler, *_escalation_recipients(case)]:
-        if recipient is None:
-            continue
+    recipients = {user.pk: user for user in [case.handler, *_escalation_recipients(case)] if user}
+    for recipient in recipients.values():
         notify(
             recipient=recipient,
             kind="cases.deadline_breached",
