@@ -232,3 +232,23 @@ class ImportJob(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.file_name}"
+
+
+class ThrottleHit(models.Model):
+    """One counted attempt (a public form sent, a wrong tracking code) from one address, for
+    ``core.throttle``. Rows, not process memory, so every server process counts the same hits.
+    ``key`` is a keyed hash of the address, never the address itself."""
+
+    scope = models.CharField(max_length=50)
+    key = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["scope", "key", "at"], name="throttle_scope_key_at"),
+            # The hourly prune deletes by age alone.
+            models.Index(fields=["at"], name="throttle_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from servicecharter.core.models import PeriodicJobRun, WorkerHeartbeat
+from servicecharter.core.throttle import throttle_prune
 from servicecharter.core.worker import periodic
 
 KEEP_JOB_RUNS = timedelta(days=30)
@@ -21,3 +22,9 @@ def prune_worker_tables() -> None:
     PeriodicJobRun.objects.filter(slot__lt=now - KEEP_JOB_RUNS).delete()
     WorkerHeartbeat.objects.filter(seen_at__lt=now - FORGET_SILENT_WORKERS).delete()
     DBTaskResult.objects.finished().filter(finished_at__lt=now - KEEP_FINISHED_TASKS).delete()
+
+
+@periodic("core.prune_throttle_hits", every=timedelta(hours=1))
+def prune_throttle_hits() -> None:
+    """Drop throttle hits older than the longest throttle window."""
+    throttle_prune()
