@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -64,7 +64,7 @@ from servicecharter.cases.profiles import (
 )
 from servicecharter.cases.severity import score_severity
 from servicecharter.core import pii
-from servicecharter.core.audit import audit_record
+from servicecharter.core.audit import audit_record, audit_record_many
 from servicecharter.core.events import emit
 from servicecharter.core.notifications import notify, register_kind
 from servicecharter.org.choices import Channel
@@ -120,11 +120,20 @@ def resolve_profile(key: str) -> RegulatoryProfile:
         return profile_from_dict({**custom.definition, "key": custom.key})
 
 
+def _business_type_and_parent(business_type) -> list[int]:
+    """A rule on a business type also covers its subtypes (a rule on bank cards catches a
+    credit-card complaint)."""
+    if business_type is None:
+        return []
+    return [pk for pk in (business_type.pk, business_type.parent_id) if pk]
+
+
 def profile_key_for(*, channel: str, business_type, jurisdiction: str) -> str:
     rules = ProfileRule.objects.filter(
         Q(channel="") | Q(channel=channel),
         Q(jurisdiction="") | Q(jurisdiction=jurisdiction),
-        Q(business_type__isnull=True) | Q(business_type=business_type),
+        Q(business_type__isnull=True)
+        | Q(business_type__in=_business_type_and_parent(business_type)),
     )
     rule = rules.order_by("priority", "id").first()
     if rule is not None:
@@ -286,12 +295,13 @@ def _route(*, kind: str, channel: str, business_type, severity: str) -> Departme
     from servicecharter.cases.choices import Severity
 
     order = list(Severity.values)
+    types = _business_type_and_parent(business_type)
     for rule in RoutingRule.objects.filter(is_active=True).select_related("department"):
         if rule.kind and rule.kind != kind:
             continue
         if rule.channel and rule.channel != channel:
             continue
-        if rule.business_type_id and rule.business_type_id != getattr(business_type, "pk", None):
+        if rule.business_type_id and rule.business_type_id not in types:
             continue
         if rule.min_severity and order.index(severity) < order.index(rule.min_severity):
             continue
@@ -727,7 +737,7 @@ def case_merge(*, actor, case: Case, into: Case, note: str = "") -> Case:
     if case.kind == CaseKind.COMPLAINT:
         fields += _add_clock_event(case, ClockEvent.withdrawal(now), now)
     case.save(update_fields=sorted(set(fields)))
-    _timeline(into, TimelineKind.MERGED, actor=actor, at=now, note=note, case=case.reference)
+    _timeline(into, TimelineKind.MERGED, actor=actor, at=now, note=note, merged=case.reference)
     return case
 
 
@@ -969,87 +979,180 @@ def case_customer_answer(*, case: Case, accepted: bool, comment: str = "") -> Ca
 # --- the deadline sweep ------------------------------------------------------------------------
 
 
-def _claim(case_id: int, field: str, now: datetime) -> bool:
-    """Mark the case warned/breached only if no other worker did: a conditional update."""
-    claimed = Case.objects.filter(
-        pk=case_id, state__in=sorted(OPEN_STATES), **{f"{field}__isnull": True}
-    ).update(**{field: now})
-    return claimed == 1
+@dataclass(frozen=True)
+class _SweepKind:
+    """One half of the sweep: the column that says the case is due (``due``), the column the
+    claim fills in (``stamp``) and the partial index that holds the candidates."""
+
+    due: str
+    stamp: str
+    index: str
 
 
-def sweep_deadlines(*, now: datetime | None = None, limit: int = 1000) -> dict[str, int]:
+_WARNING = _SweepKind(due="warn_at", stamp="warned_at", index="case_warn_open")
+_BREACH = _SweepKind(due="due_at", stamp="breached_at", index="case_due_open")
+
+
+def sweep_candidates(kind: _SweepKind, now: datetime, limit: int):
+    """The due rows, earliest first, read through the partial index ``kind.index``: the filter
+    repeats the index's condition (open state, stamp still empty) so the planner can use it."""
+    return (
+        Case.objects.filter(
+            state__in=sorted(OPEN_STATES),
+            **{f"{kind.stamp}__isnull": True, f"{kind.due}__lte": now},
+        )
+        .order_by(kind.due)
+        .values("pk")[:limit]
+    )
+
+
+def _claim_due(kind: _SweepKind, now: datetime, limit: int) -> list[int]:
+    """Claim up to ``limit`` due cases in one conditional UPDATE and return the ids it claimed.
+
+    The UPDATE sets the stamp only where it is still empty and the case is still open and still
+    due, so a case another worker claimed first, or that was extended, paused or answered in the
+    meantime, is not returned. On PostgreSQL rows another transaction holds are skipped (the
+    next sweep takes them); on SQLite writers are serialised, so the same condition suffices."""
+    candidates = sweep_candidates(kind, now, limit)
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True)
+    sub_sql, sub_params = candidates.query.sql_with_params()
+    quote = connection.ops.quote_name
+    states = sorted(OPEN_STATES)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    sql = (
+        f"UPDATE {quote(Case._meta.db_table)} SET {quote(kind.stamp)} = %s "
+        f"WHERE {quote('id')} IN ({sub_sql}) AND {quote(kind.stamp)} IS NULL "
+        f"AND {quote(kind.due)} <= %s AND {quote('state')} IN ({', '.join(['%s'] * len(states))}) "
+        f"RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [stamp, *sub_params, stamp, *states])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def sweep_deadlines(
+    *, now: datetime | None = None, limit: int = 1000, batch_size: int = 250
+) -> dict[str, int]:
     """Warn handlers of cases past the warning share and escalate cases past their deadline.
 
-    Reads only due rows through the partial indexes and claims each with a conditional update,
-    so two workers never act on the same case twice. Returns counts for the worker's log."""
+    Reads only due rows through the partial indexes and claims them with a conditional update,
+    in batches of ``batch_size`` (each batch one short transaction with its timeline rows,
+    audit rows, events and notifications), so two workers never act on the same case twice.
+    At most ``limit`` of each per call; the next run takes the rest. Returns the counts."""
     now = now or timezone.now()
     counts = {"warned": 0, "breached": 0}
-    due_warn = Case.objects.filter(
-        state__in=sorted(OPEN_STATES), warned_at__isnull=True, warn_at__lte=now
-    ).values_list("pk", flat=True)[:limit]
-    for case_id in list(due_warn):
-        with transaction.atomic():
-            if _claim(case_id, "warned_at", now):
-                _warn(Case.objects.select_related("handler").get(pk=case_id), now)
-                counts["warned"] += 1
-    due_breach = Case.objects.filter(
-        state__in=sorted(OPEN_STATES), breached_at__isnull=True, due_at__lte=now
-    ).values_list("pk", flat=True)[:limit]
-    for case_id in list(due_breach):
-        with transaction.atomic():
-            if _claim(case_id, "breached_at", now):
-                _breach(Case.objects.select_related("handler", "department").get(pk=case_id), now)
-                counts["breached"] += 1
+    for kind, key, act in ((_WARNING, "warned", _warn_many), (_BREACH, "breached", _breach_many)):
+        while counts[key] < limit:
+            size = min(batch_size, limit - counts[key])
+            with transaction.atomic():
+                claimed = _claim_due(kind, now, size)
+                if claimed:
+                    act(claimed, now)
+            counts[key] += len(claimed)
+            if len(claimed) < size:
+                break
     return counts
 
 
-def _warn(case: Case, now: datetime) -> None:
-    _timeline(
-        case, TimelineKind.WARNED, at=now, due_at=case.due_at.isoformat() if case.due_at else ""
+def _claimed_cases(ids: list[int]) -> list[Case]:
+    return list(
+        Case.objects.filter(pk__in=ids).select_related("handler", "department").order_by("pk")
     )
-    if case.handler_id:
-        notify(
-            recipient=case.handler,
-            kind="cases.deadline_warning",
-            subject=partial(_format, gettext_lazy("Case %(ref)s nears its deadline"), case),
-            url=_case_url(case),
+
+
+def _warn_many(ids: list[int], now: datetime) -> None:
+    cases = _claimed_cases(ids)
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            case=case,
+            at=now,
+            kind=TimelineKind.WARNED,
+            data={"due_at": case.due_at.isoformat() if case.due_at else ""},
         )
+        for case in cases
+    )
+    audit_record_many(
+        {
+            "action": "case.deadline_warning",
+            "obj": case,
+            "changes": {"warn_at": [None, case.warn_at.isoformat() if case.warn_at else None]},
+        }
+        for case in cases
+    )
+    supervisors: dict[int, list] = {}
+    for case in cases:
+        # An unassigned case warns the queue's supervisors: someone must pick it up.
+        if case.handler_id:
+            recipients = [case.handler]
+        else:
+            recipients = _recipients_of(case.department, (Role.SUPERVISOR,), supervisors)
+        for recipient in recipients:
+            notify(
+                recipient=recipient,
+                kind="cases.deadline_warning",
+                subject=partial(_format, gettext_lazy("Case %(ref)s nears its deadline"), case),
+                url=_case_url(case),
+            )
 
 
-def _escalation_recipients(case: Case) -> list:
-    """Supervisors and complaints officers whose scope holds the case's queue."""
+def _recipients_of(department: Department, roles: tuple[str, ...], cache: dict) -> list:
+    """Active users holding one of ``roles`` for the department or one above it (cached per
+    department for the batch)."""
     from servicecharter.accounts.models import User
 
-    ancestors = [case.department.path[:end] for end in range(7, len(case.department.path) + 1, 7)]
-    return list(
-        User.objects.filter(
-            is_active=True,
-            role_grants__role__in=[Role.SUPERVISOR, Role.COMPLAINTS_OFFICER],
-            role_grants__department__path__in=ancestors,
-        ).distinct()
-    )
-
-
-def _breach(case: Case, now: datetime) -> None:
-    _timeline(case, TimelineKind.BREACHED, at=now, due_at=case.due_at.isoformat())
-    audit_record(
-        action="case.deadline_breached",
-        obj=case,
-        changes={"due_at": [None, case.due_at.isoformat()]},
-    )
-    emit(
-        "case.deadline_breached",
-        _case_payload(case, due_at=case.due_at.isoformat(), breached_at=now.isoformat()),
-        dedupe_key=f"case.breached:{case.pk}:{case.due_at.isoformat()}",
-    )
-    recipients = {user.pk: user for user in [case.handler, *_escalation_recipients(case)] if user}
-    for recipient in recipients.values():
-        notify(
-            recipient=recipient,
-            kind="cases.deadline_breached",
-            subject=partial(_format, gettext_lazy("Case %(ref)s breached its deadline"), case),
-            url=_case_url(case),
+    if department.pk not in cache:
+        path = department.path
+        ancestors = [path[:end] for end in range(7, len(path) + 1, 7)]
+        cache[department.pk] = list(
+            User.objects.filter(
+                is_active=True,
+                role_grants__role__in=roles,
+                role_grants__department__path__in=ancestors,
+            )
+            .distinct()
+            .order_by("pk")
         )
+    return cache[department.pk]
+
+
+def _escalation_recipients(case: Case, cache: dict | None = None) -> list:
+    """Supervisors and complaints officers whose scope holds the case's queue."""
+    roles = (Role.SUPERVISOR, Role.COMPLAINTS_OFFICER)
+    return _recipients_of(case.department, roles, {} if cache is None else cache)
+
+
+def _breach_many(ids: list[int], now: datetime) -> None:
+    cases = _claimed_cases(ids)
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            case=case, at=now, kind=TimelineKind.BREACHED, data={"due_at": case.due_at.isoformat()}
+        )
+        for case in cases
+    )
+    audit_record_many(
+        {
+            "action": "case.deadline_breached",
+            "obj": case,
+            "changes": {"due_at": [None, case.due_at.isoformat()]},
+        }
+        for case in cases
+    )
+    escalation: dict[int, list] = {}
+    for case in cases:
+        emit(
+            "case.deadline_breached",
+            _case_payload(case, due_at=case.due_at.isoformat(), breached_at=now.isoformat()),
+            dedupe_key=f"case.breached:{case.pk}:{case.due_at.isoformat()}",
+        )
+        recipients = [case.handler, *_escalation_recipients(case, escalation)]
+        for recipient in {user.pk: user for user in recipients if user}.values():
+            notify(
+                recipient=recipient,
+                kind="cases.deadline_breached",
+                subject=partial(_format, gettext_lazy("Case %(ref)s breached its deadline"), case),
+                url=_case_url(case),
+            )
 
 
 def profiles_using_calendars(codes: set[str]) -> set[str]:
@@ -1068,22 +1171,36 @@ def case_deadlines_recompute(*, calendar_codes: set[str], batch_size: int = 500)
     """After a calendar changed, recompute the deadlines of the open complaints it governs.
     Each case in its own short transaction; returns how many deadlines moved."""
     keys = profiles_using_calendars(calendar_codes)
-    ids = Case.objects.filter(
-        kind=CaseKind.COMPLAINT, state__in=sorted(OPEN_STATES), profile_key__in=sorted(keys)
-    ).values_list("pk", flat=True)
+    return case_deadlines_recompute_for_profiles(profile_keys=keys, batch_size=batch_size)
+
+
+def case_deadlines_recompute_for_profiles(
+    *, profile_keys: set[str] | None, batch_size: int = 500
+) -> int:
+    """Recompute due and warning times of the open complaints on ``profile_keys`` (None: on
+    every profile, e.g. after the warn share changed). Each case in its own short transaction;
+    returns how many cases changed."""
+    ids = Case.objects.filter(kind=CaseKind.COMPLAINT, state__in=sorted(OPEN_STATES))
+    if profile_keys is not None:
+        ids = ids.filter(profile_key__in=sorted(profile_keys))
     moved = 0
     now = timezone.now()
-    for case_id in ids.iterator(chunk_size=batch_size):
+    for case_id in ids.values_list("pk", flat=True).iterator(chunk_size=batch_size):
         with transaction.atomic():
             case = Case.objects.select_for_update().get(pk=case_id)
-            before = case.due_at
+            before = {"due_at": case.due_at, "warn_at": case.warn_at}
             fields = _refresh_due(case, now)
             if fields:
                 case.save(update_fields=fields)
                 audit_record(
                     action="case.deadline_recomputed",
                     obj=case,
-                    changes={"due_at": [str(before), str(case.due_at)]},
+                    changes={
+                        field: [str(before[field]), str(getattr(case, field))]
+                        for field in ("due_at", "warn_at")
+                        if field in fields
+                    },
                 )
                 moved += 1
     return moved
+

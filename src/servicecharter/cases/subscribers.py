@@ -2,7 +2,11 @@
 
 from datetime import timedelta
 
-from servicecharter.cases.services import case_deadlines_recompute, sweep_deadlines
+from servicecharter.cases.services import (
+    case_deadlines_recompute,
+    case_deadlines_recompute_for_profiles,
+    sweep_deadlines,
+)
 from servicecharter.core.events import subscriber
 from servicecharter.core.worker import periodic
 
@@ -18,3 +22,10 @@ def recompute_deadlines_after_calendar_change(event) -> None:
     Idempotent: a second run finds nothing left to move."""
     codes = {event.payload["calendar"], *event.payload.get("affected_calendars", [])}
     case_deadlines_recompute(calendar_codes=codes)
+
+
+@subscriber("cases.settings_changed")
+def recompute_warnings_after_settings_change(event) -> None:
+    """A new warn share moves the warning time of every open complaint. Idempotent."""
+    if "warn_share" in event.payload.get("changes", {}):
+        case_deadlines_recompute_for_profiles(profile_keys=None)
