@@ -48,6 +48,8 @@ class TokenScope(models.TextChoices):
     CUSTOMERS_READ = "customers:read", gettext_lazy("Read customers (personal data masked)")
     CUSTOMERS_WRITE = "customers:write", gettext_lazy("Create and change customers")
     PII_REVEAL = "pii:reveal", gettext_lazy("Reveal customers' personal data (recorded)")
+    CASES_READ = "cases:read", gettext_lazy("Read complaints and other cases (contacts masked)")
+    CASES_WRITE = "cases:write", gettext_lazy("Record cases and move them through their workflow")
 
 
 TOKEN_MARK = "sct"
