@@ -989,45 +989,59 @@ class _SweepKind:
     index: str
 
 
-_WARNING = _SweepKind(due="warn_at", stamp="warned_at", index="case_warn_open")
-_BREACH = _SweepKind(due="due_at", stamp="breached_at", index="case_due_open")
+SWEEP_WARNING = _SweepKind(due="warn_at", stamp="warned_at", index="case_warn_open")
+SWEEP_BREACH = _SweepKind(due="due_at", stamp="breached_at", index="case_due_open")
 
 
-def sweep_candidates(kind: _SweepKind, now: datetime, limit: int):
-    """The due rows, earliest first, read through the partial index ``kind.index``: the filter
-    repeats the index's condition (open state, stamp still empty) so the planner can use it."""
-    return (
-        Case.objects.filter(
-            state__in=sorted(OPEN_STATES),
-            **{f"{kind.stamp}__isnull": True, f"{kind.due}__lte": now},
-        )
-        .order_by(kind.due)
-        .values("pk")[:limit]
+def _open_states_sql() -> str:
+    # Written out, not bound: SQLite uses a partial index only when the query repeats the
+    # index's condition literally (a bound IN list does not prove it). Enum values, never input.
+    assert all(state.replace("_", "").isalpha() for state in OPEN_STATES)
+    quote = connection.ops.quote_name
+    states = ", ".join(f"'{state}'" for state in sorted(OPEN_STATES))
+    return f"{quote('state')} IN ({states})"
+
+
+def sweep_candidates_sql(kind: _SweepKind, now: datetime, limit: int) -> tuple[str, list]:
+    """The SELECT of the due rows, earliest first, through the partial index ``kind.index``:
+    it repeats the index's condition (open state, stamp still empty) so the planner uses it."""
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote('id')} FROM {quote(Case._meta.db_table)} "
+        f"WHERE {_open_states_sql()} AND {quote(kind.stamp)} IS NULL "
+        f"AND {quote(kind.due)} <= %s ORDER BY {quote(kind.due)} LIMIT %s"
     )
+    return sql, [connection.ops.adapt_datetimefield_value(now), limit]
+
+
+def sweep_claim_sql(kind: _SweepKind, now: datetime, limit: int) -> tuple[str, list]:
+    """The conditional UPDATE that claims up to ``limit`` due cases and returns their ids.
+
+    It sets the stamp only where it is still empty and the case is still open and still due,
+    so a case another worker claimed first, or that was extended, paused or answered in the
+    meantime, is not returned. On PostgreSQL rows another transaction holds are skipped (the
+    next sweep takes them); on SQLite writers are serialised, so the same condition suffices.
+    The candidates are a materialised CTE: a subquery with LIMIT … SKIP LOCKED could be run
+    again by the planner and lock more rows than the limit."""
+    select, params = sweep_candidates_sql(kind, now, limit)
+    if connection.features.has_select_for_update_skip_locked:
+        select += " FOR UPDATE SKIP LOCKED"
+    quote = connection.ops.quote_name
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    sql = (
+        f"WITH due AS MATERIALIZED ({select}) "
+        f"UPDATE {quote(Case._meta.db_table)} SET {quote(kind.stamp)} = %s "
+        f"WHERE {quote('id')} IN (SELECT {quote('id')} FROM due) "
+        f"AND {quote(kind.stamp)} IS NULL AND {quote(kind.due)} <= %s AND {_open_states_sql()} "
+        f"RETURNING {quote('id')}"
+    )
+    return sql, [*params, stamp, stamp]
 
 
 def _claim_due(kind: _SweepKind, now: datetime, limit: int) -> list[int]:
-    """Claim up to ``limit`` due cases in one conditional UPDATE and return the ids it claimed.
-
-    The UPDATE sets the stamp only where it is still empty and the case is still open and still
-    due, so a case another worker claimed first, or that was extended, paused or answered in the
-    meantime, is not returned. On PostgreSQL rows another transaction holds are skipped (the
-    next sweep takes them); on SQLite writers are serialised, so the same condition suffices."""
-    candidates = sweep_candidates(kind, now, limit)
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True)
-    sub_sql, sub_params = candidates.query.sql_with_params()
-    quote = connection.ops.quote_name
-    states = sorted(OPEN_STATES)
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    sql = (
-        f"UPDATE {quote(Case._meta.db_table)} SET {quote(kind.stamp)} = %s "
-        f"WHERE {quote('id')} IN ({sub_sql}) AND {quote(kind.stamp)} IS NULL "
-        f"AND {quote(kind.due)} <= %s AND {quote('state')} IN ({', '.join(['%s'] * len(states))}) "
-        f"RETURNING {quote('id')}"
-    )
+    sql, params = sweep_claim_sql(kind, now, limit)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [stamp, *sub_params, stamp, *states])
+        cursor.execute(sql, params)
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -1042,7 +1056,10 @@ def sweep_deadlines(
     At most ``limit`` of each per call; the next run takes the rest. Returns the counts."""
     now = now or timezone.now()
     counts = {"warned": 0, "breached": 0}
-    for kind, key, act in ((_WARNING, "warned", _warn_many), (_BREACH, "breached", _breach_many)):
+    for kind, key, act in (
+        (SWEEP_WARNING, "warned", _warn_many),
+        (SWEEP_BREACH, "breached", _breach_many),
+    ):
         while counts[key] < limit:
             size = min(batch_size, limit - counts[key])
             with transaction.atomic():
@@ -1143,7 +1160,9 @@ def _breach_many(ids: list[int], now: datetime) -> None:
         emit(
             "case.deadline_breached",
             _case_payload(case, due_at=case.due_at.isoformat(), breached_at=now.isoformat()),
-            dedupe_key=f"case.breached:{case.pk}:{case.due_at.isoformat()}",
+            # One per claim: a reopened case whose new deadline falls on the same instant
+            # breaches again; a second worker never gets here (the claim is exclusive).
+            dedupe_key=f"case.breached:{case.pk}:{case.due_at.isoformat()}:{now.isoformat()}",
         )
         recipients = [case.handler, *_escalation_recipients(case, escalation)]
         for recipient in {user.pk: user for user in recipients if user}.values():
