@@ -340,3 +340,11 @@ def test_a_single_match_is_chosen_at_once(client, bj_agent, li_lei):
     client.force_login(bj_agent)
     text = client.get(SEARCH, {"customer_q": "13812345678"}).text
     assert f'value="{li_lei.pk}" id="customer-{li_lei.pk}" checked' in text
+
+
+def test_the_menu_offers_the_form_only_to_those_who_handle_cases(bj_agent, stranger, admin_user):
+    from servicecharter.accounts.navigation import menu_for
+
+    assert "cases:intake" in {item.url_name for item in menu_for(bj_agent)}
+    assert "cases:intake" not in {item.url_name for item in menu_for(stranger)}
+    assert "cases:intake" not in {item.url_name for item in menu_for(admin_user)}
