@@ -41,7 +41,11 @@ INSTALLED_APPS = [
     "servicecharter.core",
     "servicecharter.org",
     "servicecharter.accounts",
+    "servicecharter.standards",
+    "servicecharter.interactions",
     "servicecharter.cases",
+    "servicecharter.quality",
+    "servicecharter.surveys",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,14 @@ ASSIGN_CASES = "cases.assign"  # assign handlers, move cases between queues
 IMPORT_CASES = "cases.import"  # CFPB-format and native case files
 EXPORT_CASES = "cases.export"
 MANAGE_CASE_RULES = "cases.manage_rules"  # routing, profile rules, custom profiles, letters
+MANAGE_STANDARDS = "standards.manage"  # write and publish service standards and service levels
+VIEW_INTERACTIONS = "interactions.view"  # interactions and deviations of the staff in scope
+INGEST_INTERACTIONS = "interactions.ingest"  # CSV import and API bulk ingest
+VIEW_QUALITY = "quality.view"  # evaluations, team results, reviews in scope
+EVALUATE = "quality.evaluate"  # score interactions, decide disputes, calibrate
+MANAGE_QUALITY = "quality.manage"  # scorecards, sampling plans, calibration sessions, reviews
+VIEW_SURVEYS = "surveys.view"  # survey results in scope
+MANAGE_SURVEYS = "surveys.manage"  # survey rules
 
 _EVERYONE = {VIEW_ORG}
 
@@ -31,21 +39,32 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.SUPERVISOR: frozenset(
         _EVERYONE
         | {VIEW_CUSTOMERS, CHANGE_CUSTOMERS, VIEW_CASES, HANDLE_CASES, ASSIGN_CASES, EXPORT_CASES}
+        | {VIEW_INTERACTIONS, VIEW_QUALITY, VIEW_SURVEYS}
     ),
     Role.COMPLAINTS_OFFICER: frozenset(
         _EVERYONE
         | {VIEW_CUSTOMERS, CHANGE_CUSTOMERS, REVEAL_PII}
         | {VIEW_CASES, HANDLE_CASES, ASSIGN_CASES, IMPORT_CASES, EXPORT_CASES, MANAGE_CASE_RULES}
+        | {VIEW_INTERACTIONS, VIEW_SURVEYS}
     ),
-    Role.QUALITY_AUDITOR: frozenset(_EVERYONE | {VIEW_CUSTOMERS, VIEW_CASES}),
+    Role.QUALITY_AUDITOR: frozenset(
+        _EVERYONE
+        | {VIEW_CUSTOMERS, VIEW_CASES, VIEW_INTERACTIONS, VIEW_QUALITY, EVALUATE, MANAGE_QUALITY}
+        | {VIEW_SURVEYS, MANAGE_SURVEYS}
+    ),
     Role.COMPLIANCE: frozenset(
         _EVERYONE
         | {VIEW_CUSTOMERS, REVEAL_PII, EXPORT_PII, VIEW_AUDIT, VIEW_WAGES, VIEW_CASES, EXPORT_CASES}
+        | {VIEW_INTERACTIONS, VIEW_QUALITY, VIEW_SURVEYS, MANAGE_STANDARDS}
     ),
-    Role.HR: frozenset(_EVERYONE | {CHANGE_ORG, IMPORT_ORG, VIEW_WAGES}),
+    Role.HR: frozenset(_EVERYONE | {CHANGE_ORG, IMPORT_ORG, VIEW_WAGES, VIEW_QUALITY}),
     Role.INVESTIGATOR: frozenset(_EVERYONE),
     # Executives see the cases and approve especially complex extensions as senior managers.
-    Role.EXECUTIVE: frozenset(_EVERYONE | {VIEW_CUSTOMERS, VIEW_CASES, HANDLE_CASES, EXPORT_CASES}),
+    Role.EXECUTIVE: frozenset(
+        _EVERYONE
+        | {VIEW_CUSTOMERS, VIEW_CASES, HANDLE_CASES, EXPORT_CASES}
+        | {VIEW_INTERACTIONS, VIEW_QUALITY, VIEW_SURVEYS}
+    ),
     # Administrators run the structure, never read report contents or personal data in full.
     Role.ADMIN: frozenset(
         _EVERYONE
@@ -61,6 +80,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             MANAGE_API_TOKENS,
             IMPORT_CASES,
             MANAGE_CASE_RULES,
+            MANAGE_STANDARDS,
+            INGEST_INTERACTIONS,
+            MANAGE_SURVEYS,
         }
     ),
 }

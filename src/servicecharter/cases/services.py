@@ -1223,3 +1223,24 @@ def case_deadlines_recompute_for_profiles(
                 moved += 1
     return moved
 
+
+# --- saved queue views -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def saved_view_save(*, user, name: str, query: str):
+    """Keep the queue filters ``query`` under ``name`` for ``user`` (the same name replaces)."""
+    from servicecharter.cases.models import SavedView
+
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Give the view a name.")})
+    view, _created = SavedView.objects.update_or_create(
+        user=user, name=name[:100], defaults={"query": query[:1000]}
+    )
+    return view
+
+
+def saved_view_delete(*, user, view) -> None:
+    """Delete one of ``user``'s own saved views (a view of someone else is left alone)."""
+    view.__class__.objects.filter(pk=view.pk, user=user).delete()

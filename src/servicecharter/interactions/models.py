@@ -1,0 +1,89 @@
+"""Records of service from every channel, their step timings, and their deviations from the
+standard in force at their time. Interactions are the largest table: on PostgreSQL it is meant
+to be range-partitioned by month (DESIGN, scale path); reads go through indexed columns."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from servicecharter.interactions.choices import DeviationKind, InteractionOutcome
+from servicecharter.org.choices import Channel
+
+
+class Interaction(models.Model):
+    external_system = models.CharField(_("source system"), max_length=50, blank=True)
+    external_id = models.CharField(_("external id"), max_length=100)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    staff = models.ForeignKey(
+        "org.Staff",
+        verbose_name=_("staff"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    # The staff member's department at the time, so a later move does not rewrite history.
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.PROTECT
+    )
+    customer = models.ForeignKey(
+        "org.Customer", verbose_name=_("customer"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    business_type = models.ForeignKey(
+        "org.BusinessType",
+        verbose_name=_("business type"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    started_at = models.DateTimeField(_("started"))
+    wait_seconds = models.PositiveIntegerField(_("waiting time (s)"), null=True, blank=True)
+    handle_seconds = models.PositiveIntegerField(_("handling time (s)"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=InteractionOutcome.choices)
+    # Step events: [{"step": code, "at": seconds from start}], in order.
+    steps = models.JSONField(_("steps"), default=list, blank=True)
+    notes = models.TextField(_("notes or transcript"), blank=True)
+    # The standard version it was judged by, and how many deviations it had (denormalised).
+    standard_version = models.ForeignKey(
+        "standards.StandardVersion", on_delete=models.PROTECT, null=True, blank=True
+    )
+    deviation_count = models.PositiveSmallIntegerField(_("deviations"), default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_system", "external_id"], name="interaction_external_id_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["staff", "started_at"], name="interaction_staff_time"),
+            models.Index(fields=["department", "started_at"], name="interaction_dept_time"),
+            models.Index(fields=["started_at"], name="interaction_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.external_id}"
+
+
+class Deviation(models.Model):
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.CASCADE, related_name="deviations"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=DeviationKind.choices)
+    step_code = models.CharField(_("step"), max_length=50, blank=True)
+    expected = models.CharField(_("expected"), max_length=100, blank=True)
+    actual = models.CharField(_("actual"), max_length=100, blank=True)
+    # Denormalised for per-staff and per-department counts without a join.
+    staff_id_at = models.BigIntegerField(null=True, blank=True, db_index=True)
+    department_id_at = models.BigIntegerField(db_index=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["interaction", "id"]
+        verbose_name = _("deviation")
+        verbose_name_plural = _("deviations")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.step_code}"

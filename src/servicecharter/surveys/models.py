@@ -1,0 +1,155 @@
+"""CSAT (1–5), NPS (0–10) and effort surveys: dispatch rules with fatigue limits, single-use
+expiring invitations, responses attributed to interaction, employee, department and channel,
+daily rollups for the result pages, and the outbox the invitations leave through."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from servicecharter.core.models import TimeStamped
+from servicecharter.org.choices import Channel, Language
+from servicecharter.surveys.choices import InvitationState, OutboxState, SurveyTrigger
+
+
+class SurveyRule(TimeStamped):
+    name = models.CharField(_("name"), max_length=100)
+    trigger = models.CharField(_("sent"), max_length=20, choices=SurveyTrigger.choices)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
+    business_type = models.ForeignKey(
+        "org.BusinessType", on_delete=models.CASCADE, null=True, blank=True
+    )
+    sampling_rate = models.PositiveSmallIntegerField(_("sampling rate (%)"), default=100)
+    # At most one survey per customer in this many days, across all rules.
+    fatigue_days = models.PositiveSmallIntegerField(_("fatigue limit (days)"), default=30)
+    valid_days = models.PositiveSmallIntegerField(_("link valid for (days)"), default=14)
+    ask_csat = models.BooleanField(_("ask CSAT"), default=True)
+    ask_nps = models.BooleanField(_("ask NPS"), default=True)
+    ask_effort = models.BooleanField(_("ask effort"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("survey rule")
+        verbose_name_plural = _("survey rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sampling_rate__lte=100), name="survey_rule_rate_percent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Invitation(models.Model):
+    rule = models.ForeignKey(SurveyRule, on_delete=models.PROTECT, related_name="invitations")
+    token_digest = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey("org.Customer", on_delete=models.CASCADE, related_name="+")
+    interaction = models.ForeignKey(
+        "interactions.Interaction", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    case = models.ForeignKey("cases.Case", on_delete=models.SET_NULL, null=True, blank=True)
+    staff = models.ForeignKey("org.Staff", on_delete=models.SET_NULL, null=True, blank=True)
+    department = models.ForeignKey("org.Department", on_delete=models.PROTECT)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    language = models.CharField(max_length=10, choices=Language.choices)
+    state = models.CharField(
+        max_length=20, choices=InvitationState.choices, default=InvitationState.QUEUED
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "created_at"], name="invitation_fatigue")]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.state}"
+
+
+class Response(models.Model):
+    invitation = models.OneToOneField(Invitation, on_delete=models.PROTECT, related_name="response")
+    csat = models.PositiveSmallIntegerField(_("satisfaction (1–5)"), null=True, blank=True)
+    nps = models.PositiveSmallIntegerField(
+        _("likelihood to recommend (0–10)"), null=True, blank=True
+    )
+    effort = models.PositiveSmallIntegerField(_("effort (1–5)"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    # Attribution, copied from the invitation so results need no join.
+    staff = models.ForeignKey("org.Staff", on_delete=models.SET_NULL, null=True, blank=True)
+    department = models.ForeignKey("org.Department", on_delete=models.PROTECT)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["department", "answered_at"], name="response_dept_time"),
+            models.Index(fields=["staff", "answered_at"], name="response_staff_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(csat__isnull=True) | Q(csat__gte=1, csat__lte=5), name="response_csat"
+            ),
+            models.CheckConstraint(
+                condition=Q(nps__isnull=True) | Q(nps__lte=10), name="response_nps"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitation_id}"
+
+
+class DailyRollup(models.Model):
+    """Counts per day × department × staff × channel, kept up to date as responses arrive,
+    so result pages never scan the responses (1,000,000 rows → a few thousand)."""
+
+    day = models.DateField()
+    department = models.ForeignKey("org.Department", on_delete=models.CASCADE)
+    # The employee's id, 0 for responses about no one in particular: a plain column so the
+    # unique key works on SQLite too (which cannot treat NULLs as equal in a constraint).
+    staff_key = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    invited = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    csat_n = models.PositiveIntegerField(default=0)
+    csat_sum = models.PositiveIntegerField(default=0)
+    csat_satisfied = models.PositiveIntegerField(default=0)  # answers of 4 or 5
+    nps_n = models.PositiveIntegerField(default=0)
+    nps_promoters = models.PositiveIntegerField(default=0)
+    nps_detractors = models.PositiveIntegerField(default=0)
+    effort_n = models.PositiveIntegerField(default=0)
+    effort_sum = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "department", "staff_key", "channel"], name="survey_rollup_once"
+            )
+        ]
+        indexes = [models.Index(fields=["department", "day"], name="rollup_dept_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.department_id} {self.staff_key} {self.channel}"
+
+
+class OutboxMessage(models.Model):
+    """A message to a customer, sent by the worker through the configured backend (console by
+    default, SMTP by setting), retried on failure."""
+
+    to = models.CharField(max_length=254)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    state = models.CharField(
+        max_length=20, choices=OutboxState.choices, default=OutboxState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    invitation = models.ForeignKey(Invitation, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "created_at"], name="outbox_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.to} {self.state}"
