@@ -33,6 +33,8 @@ MENU: list[NavItem] = [
     NavItem(_("Users"), "accounts:user_list", perms.MANAGE_USERS),
     NavItem(_("Failed events"), "core:events_dead", perms.MANAGE_EVENTS),
     NavItem(_("My account"), "accounts:account", None),
+    NavItem(_("My cases"), "cases:my_cases", perms.HANDLE_CASES),
+    NavItem(_("Case queue"), "cases:queue", perms.VIEW_CASES),
     NavItem(_("Record a case"), "cases:intake", perms.HANDLE_CASES),
 ]
 

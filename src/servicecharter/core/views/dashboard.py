@@ -3,11 +3,15 @@
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.choices import Role
 from servicecharter.accounts.scoping import has_capability, restrict, roles_of
+from servicecharter.cases.choices import OPEN_STATES
+from servicecharter.cases.models import Case
 from servicecharter.core.choices import DeliveryState
 from servicecharter.core.models import AuditEntry, EventDelivery
 from servicecharter.org.choices import StaffStatus
@@ -59,6 +63,31 @@ def _staff_chart(user) -> dict:
     return {"labels": [unit.name for unit in units], "values": values}
 
 
+def _case_figures(user) -> list[tuple]:
+    """Open cases, due today, breached and still open, and the caller's own: each a link to
+    the list that shows them. One aggregate query over the queues in scope."""
+    cases = restrict(Case.objects.all(), user, perms.VIEW_CASES)
+    open_ = Q(state__in=sorted(OPEN_STATES))
+    end_of_day = timezone.localtime().replace(hour=23, minute=59, second=59)
+    counts = cases.aggregate(
+        open=Count("pk", filter=open_),
+        due_today=Count("pk", filter=open_ & Q(due_at__lte=end_of_day)),
+        breached=Count("pk", filter=open_ & Q(breached_at__isnull=False)),
+        mine=Count("pk", filter=open_ & Q(handler=user)),
+    )
+    queue = reverse("cases:queue")
+    figures = [
+        (_("Open cases"), counts["open"], f"{queue}?state=open"),
+        (_("Cases due today"), counts["due_today"], f"{queue}?due=today"),
+        (_("Breached cases still open"), counts["breached"], f"{queue}?state=open&due=breached"),
+    ]
+    if has_capability(user, perms.HANDLE_CASES):
+        figures.append(
+            (_("My open cases"), counts["mine"], f"{reverse('cases:my_cases')}?state=open")
+        )
+    return figures
+
+
 @login_required
 def home(request):
     user = request.user
@@ -76,9 +105,11 @@ def home(request):
         )
     if has_capability(user, perms.VIEW_AUDIT):
         figures.append((_("Audit entries"), AuditEntry.objects.count()))
+    case_figures = _case_figures(user) if has_capability(user, perms.VIEW_CASES) else []
     staff_chart = _staff_chart(user) if has_capability(user, perms.VIEW_ORG) else {}
     context = {
         "figures": figures,
+        "case_figures": case_figures,
         "roles": [Role(role).label for role in sorted(roles_of(user))],
         "staff_chart": staff_chart,
         "staff_rows": list(
