@@ -26,7 +26,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -35,7 +34,12 @@ from ninja.responses import Status
 from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.api import ErrorOut
 from servicecharter.accounts.models import User
-from servicecharter.accounts.scoping import has_capability, restrict, scope_paths
+from servicecharter.accounts.scoping import (
+    get_in_scope_or_404,
+    has_capability,
+    restrict,
+    scope_paths,
+)
 from servicecharter.accounts.tokens import TokenScope, require_scope
 from servicecharter.cases import selectors, services
 from servicecharter.cases.choices import (
@@ -49,7 +53,7 @@ from servicecharter.cases.choices import (
     TimelineKind,
 )
 from servicecharter.cases.deadlines import ClockState, DeadlineRuleError
-from servicecharter.cases.models import Case, Category, Message
+from servicecharter.cases.models import Case, Category, Message, TimelineEntry
 from servicecharter.cases.profiles import PauseReason
 from servicecharter.cases.severity import reason_text
 from servicecharter.cases.workflow import TransitionRefused, allowed_actions
@@ -270,12 +274,14 @@ def _message_out(message: Message) -> dict:
 
 
 def _case_detail(case: Case) -> dict:
-    """The whole case; its clock events, timeline and messages are fetched in one query each."""
-    prefetch_related_objects(
-        [case],
-        "clock_events",
-        "timeline",
-        Prefetch("messages", queryset=Message.objects.select_related("author")),
+    """The whole case: its timeline, messages and (complaints only) clock history cost one
+    query each, whatever their length."""
+    timeline = TimelineEntry.objects.filter(case_id=case.pk).order_by("at", "pk")
+    messages = (
+        Message.objects.filter(case_id=case.pk)
+        .select_related("author")
+        .only(*_fields(Message), *_person_fields("author"))
+        .order_by("at", "pk")
     )
     phone = pii.decrypt(case.contact_phone_cipher) if case.contact_phone_cipher else ""
     return {
@@ -313,20 +319,56 @@ def _case_detail(case: Case) -> dict:
         "customer_accepted": case.customer_accepted,
         "actions": allowed_actions(case.state),
         "clocks": _clocks_out(case),
-        "timeline": [_timeline_out(entry) for entry in case.timeline.all()],
-        "messages": [_message_out(message) for message in case.messages.all()],
+        "timeline": [_timeline_out(entry) for entry in timeline],
+        "messages": [_message_out(message) for message in messages],
     }
 
 
 # Finding a case -------------------------------------------------------------------------------
 
 
+def _fields(model, *, leave_out: tuple[str, ...] = ()) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields if f.name not in leave_out]
+
+
+def _person_fields(relation: str) -> list[str]:
+    return [f"{relation}__{name}" for name in ("username", "first_name", "last_name")]
+
+
+# Columns the list does not show: long texts and the stored secrets.
+_NOT_LISTED = (
+    "description",
+    "response_text",
+    "severity_reasons",
+    "contact_phone_cipher",
+    "tracking_digest",
+)
+
+
+def _lean(queryset, *, listed: bool = False):
+    """The selector's scoped cases, reading of the joined rows (queue, handler, customer) only
+    the columns the answer shows: whole rows cost every read a third more ORM time."""
+    leave_out = _NOT_LISTED if listed else ()
+    return (
+        queryset.select_related(None)
+        .select_related("department", "handler", "customer")
+        .only(
+            *_fields(Case, leave_out=leave_out),
+            "department__code",
+            "department__path",
+            "customer__customer_number",
+            *_person_fields("handler"),
+        )
+    )
+
+
 def _case_for(user, key: str) -> Case:
-    """A case by id (digits) or reference, if the caller may view it; 404 otherwise."""
+    """A case by id (digits) or reference, if the caller may view it; 404 otherwise. The same
+    scoped fetch as ``selectors.case_get_for_user`` (out-of-scope guesses audited alike)."""
     key = key.strip()
-    if key.isdigit():
-        return selectors.case_get_for_user(user=user, case_id=int(key))
-    return selectors.case_get_by_reference_for_user(user=user, reference=key.upper())
+    lookup = {"pk": int(key)} if key.isdigit() else {"reference": key.upper()}
+    capability = selectors.ACTION_CAPABILITY["view"]
+    return get_in_scope_or_404(_lean(selectors.case_queryset()), user, capability, **lookup)
 
 
 def _case_to_handle(user, key: str) -> Case:
@@ -449,30 +491,36 @@ def case_create(request, response: HttpResponse, payload: CaseIn):
     if not has_capability(user, perms.HANDLE_CASES):
         raise PermissionDenied
     if payload.external_id:
-        existing = Case.objects.filter(
-            external_system=payload.external_system, external_id=payload.external_id
-        ).first()
+        existing = (
+            Case.objects.filter(
+                external_system=payload.external_system, external_id=payload.external_id
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
         if existing is not None:
             return _repeat(user, existing)
     fields = _intake_fields(user, payload)
     with transaction.atomic():
         intake = services.case_create(actor=user, **fields)
         if not intake.created:  # a concurrent post of the same external id won the race
-            return _repeat(user, intake.case)
+            return _repeat(user, intake.case.pk)
         if not selectors.can(user, "view", intake.case):
             # Rolled back: the caller would create a case they could never see again.
             raise ValidationError(
                 {"department": _("The routing rules send this case to a queue outside your scope.")}
             )
     response["Tracking-Code"] = intake.tracking_code
-    case = selectors.case_get_for_user(user=user, case_id=intake.case.pk)
-    return Status(201, _case_detail(case))
+    return Status(201, _case_detail(_case_for(user, str(intake.case.pk))))
 
 
-def _repeat(user, case: Case):
-    if not selectors.can(user, "view", case):
-        raise _already_recorded()
-    return Status(200, _case_detail(selectors.case_get_for_user(user=user, case_id=case.pk)))
+def _repeat(user, case_id: int):
+    """The case an earlier post of the same external id recorded, if the caller may see it."""
+    try:
+        case = _case_for(user, str(case_id))
+    except Http404:
+        raise _already_recorded() from None
+    return Status(200, _case_detail(case))
 
 
 # List -----------------------------------------------------------------------------------------
@@ -528,7 +576,7 @@ def case_list(
     if not has_capability(user, perms.VIEW_CASES):
         raise PermissionDenied
     cases = selectors.case_filter(
-        selectors.case_list_for_user(user=user),
+        _lean(selectors.case_list_for_user(user=user), listed=True),
         state=state or "",
         channel=channel or "",
         kind=kind or "",
@@ -646,7 +694,7 @@ def _act(request, key: str, change, *, action: str = "handle"):
         change(case)
     except (TransitionRefused, DeadlineRuleError) as exc:
         return _refused(exc)
-    return _case_detail(selectors.case_get_for_user(user=user, case_id=case.pk))
+    return _case_detail(_case_for(user, str(case.pk)))
 
 
 def _case_to_assign(user, key: str) -> Case:
