@@ -247,11 +247,15 @@ def _clocks_out(case: Case) -> list[dict]:
     ]
 
 
+# Not get_kind_display(): it rebuilds the dict of choices for every row.
+_TIMELINE_LABELS = dict(TimelineKind.choices)
+
+
 def _timeline_out(entry) -> dict:
     return {
         "at": entry.at,
         "kind": entry.kind,
-        "label": entry.get_kind_display(),
+        "label": str(_TIMELINE_LABELS.get(entry.kind, entry.kind)),
         "actor_id": entry.actor_id,
         "actor": entry.actor_label,
         "from_state": entry.from_state,
