@@ -241,6 +241,38 @@ def test_an_extension_moves_the_deadline(client, bj_supervisor, case):
     assert case.extension_level == "complex" and case.due_at > before
 
 
+def test_the_clock_is_paused_for_an_appraisal_and_resumed(client, bj_supervisor, case):
+    client.force_login(bj_supervisor)
+    page = _page(client, case)
+    names = [action["name"] for action in page.context["actions"]]
+    assert "pause" in names and "resume" not in names and "new_facts" in names
+    _act(client, case, "pause", reason="external_appraisal", note="Sent to the card scheme")
+    page = _page(client, case)
+    assert page.context["clocks"][0]["state"] == "Paused"
+    assert "resume" in [action["name"] for action in page.context["actions"]]
+    _act(client, case, "resume", note="Report received")
+    assert _page(client, case).context["clocks"][0]["state"] == "Running"
+
+
+def test_new_facts_restart_the_clock(client, bj_supervisor, case):
+    client.force_login(bj_supervisor)
+    html = _act(client, case, "new_facts", htmx=True, note="").content.decode()
+    assert "This field is required." in html
+    _act(client, case, "new_facts", note="A second charge appeared")
+    assert case.timeline.filter(kind="new_facts", note="A second charge appeared").exists()
+
+
+def test_a_regulators_decision_against_us_is_recorded(client, bj_supervisor, bj_agent, case):
+    services.case_start(actor=bj_agent, case=case)
+    client.force_login(bj_supervisor)
+    assert "external_decision" not in [a["name"] for a in _page(client, case).context["actions"]]
+    _act(client, case, "escalate", target="regulator", note="Referred by the customer")
+    assert "external_decision" in [a["name"] for a in _page(client, case).context["actions"]]
+    _act(client, case, "external_decision", found_against_us="yes", note="Refund ordered")
+    assert Event.objects.filter(name="case.overturned", payload__case_id=case.pk).exists()
+    assert "Found against us" in _page(client, case).content.decode()
+
+
 def test_an_unknown_action_is_404(client, bj_supervisor, case):
     client.force_login(bj_supervisor)
     response = client.post(reverse("cases:case_action", args=[case.pk, "explode"]))
@@ -259,6 +291,18 @@ def test_a_supervisor_assigns_only_someone_who_handles_the_queue(
     html = _act(client, case, "assign", handler=sh_supervisor.pk).content.decode()
     assert "Select a valid choice" in html
     _act(client, case, "assign", handler=bj_supervisor.pk)
+    case.refresh_from_db()
+    assert case.handler == bj_supervisor
+
+
+def test_a_long_list_of_handlers_is_typed_by_user_name(client, bj_supervisor, case, monkeypatch):
+    from servicecharter.cases import staff_forms
+
+    monkeypatch.setattr(staff_forms, "HANDLER_LIST_LIMIT", 1)
+    client.force_login(bj_supervisor)
+    form = next(a["form"] for a in _page(client, case).context["actions"] if a["name"] == "assign")
+    assert form["handler"].widget_type == "text" and form["handler"].value() == "bj.agent"
+    _act(client, case, "assign", handler="bj.supervisor")
     case.refresh_from_db()
     assert case.handler == bj_supervisor
 
@@ -467,6 +511,30 @@ def test_only_staff_of_the_queue_can_be_named(client, bj_supervisor, bj_agent, c
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     case.refresh_from_db()
     assert case.state == CaseState.IN_PROGRESS
+
+
+def test_a_big_queue_names_staff_by_employee_number(
+    client, bj_supervisor, bj_agent, case, tree, monkeypatch
+):
+    from servicecharter.cases import staff_forms
+
+    monkeypatch.setattr(staff_forms, "STAFF_LIST_LIMIT", 0)
+    staff = staff_create(
+        employee_number="E7",
+        name="Wang",
+        department=tree["bj_team"],
+        base_wage=Decimal("8000"),
+        hire_date=date(2020, 1, 1),
+    )
+    services.case_start(actor=bj_agent, case=case)
+    client.force_login(bj_supervisor)
+    url = reverse("cases:case_action", args=[case.pk, "respond"])
+    data = {"respond-outcome": Outcome.UPHELD, "respond-response_text": "Refunded."}
+    html = client.post(url, {**data, "respond-staff_involved": "E7, X9"}).content.decode()
+    assert "No active employee of this queue has the number X9." in html
+    client.post(url, {**data, "respond-staff_involved": "E7"})
+    case.refresh_from_db()
+    assert list(case.staff_involved.all()) == [staff]
 
 
 def test_answering_a_praise_with_an_upheld_outcome_is_refused(

@@ -71,6 +71,22 @@ def test_each_row_shows_the_case_at_a_glance(client, bj_supervisor, bj_case):
     assert "left" in html  # the countdown of the running deadline
 
 
+def test_the_countdown_turns_amber_after_the_warning_and_red_when_overdue(
+    client, bj_supervisor, new_case
+):
+    now = timezone.now()
+    calm, warned, late = new_case(subject="calm"), new_case(subject="warned"), new_case()
+    Case.objects.filter(pk=warned.pk).update(warn_at=now - timedelta(hours=1))
+    Case.objects.filter(pk=late.pk).update(due_at=now - timedelta(hours=2))
+    client.force_login(bj_supervisor)
+    rows = {
+        row["case"].pk: row["due"] for row in client.get(reverse("cases:queue")).context["rows"]
+    }
+    assert rows[calm.pk]["css"] == "ok" and "left" in rows[calm.pk]["text"]
+    assert rows[warned.pk]["css"] == "warn"
+    assert rows[late.pk]["css"] == "bad" and "overdue" in rows[late.pk]["text"]
+
+
 # Filters ---------------------------------------------------------------------------------
 
 
@@ -351,6 +367,26 @@ def test_an_inactive_handler_is_refused(client, bj_supervisor, new_case, bj_agen
     assert "Nothing was assigned." in html
     case.refresh_from_db()
     assert case.handler.username == "bj.agent"
+
+
+def test_a_long_list_of_handlers_becomes_a_user_name_box(
+    client, bj_supervisor, new_case, bj_agent_two, monkeypatch
+):
+    from servicecharter.cases import staff_forms
+
+    monkeypatch.setattr(staff_forms, "HANDLER_LIST_LIMIT", 1)
+    case = new_case()
+    client.force_login(bj_supervisor)
+    queue = client.get(reverse("cases:queue"))
+    assert queue.context["assign_form"]["handler"].widget_type == "text"
+    response = client.post(
+        reverse("cases:bulk_assign"), {"cases": [case.pk], "handler": "bj.agent2"}, follow=True
+    )
+    assert "1 case assigned to Mei Han" in response.content.decode()
+    case.refresh_from_db()
+    assert case.handler == bj_agent_two
+    filtered = client.get(reverse("cases:queue"), {"handler": "bj.agent2"})
+    assert _refs(filtered) == [case.reference]
 
 
 def test_ticking_nothing_says_so(client, bj_supervisor, bj_agent_two):

@@ -79,6 +79,28 @@ class HandlerChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.get_username()
 
 
+# Beyond this many handlers a list is too long to send with every page: type the user name.
+HANDLER_LIST_LIMIT = 300
+
+
+def offer_handlers(form: forms.Form, name: str, handlers: QuerySet) -> None:
+    """Give the handler field ``name`` its choices: a list, or a user-name box when the
+    choice is too long to list (a head office has thousands of handlers)."""
+    field = form.fields[name]
+    if handlers[: HANDLER_LIST_LIMIT + 1].count() > HANDLER_LIST_LIMIT:
+        field = HandlerChoiceField(
+            queryset=handlers,
+            to_field_name="username",
+            widget=forms.TextInput(attrs={"autocomplete": "off"}),
+            label=field.label,
+            required=field.required,
+            help_text=_("Their user name."),
+            error_messages=field.error_messages,
+        )
+        form.fields[name] = field
+    field.queryset = handlers
+
+
 def handler_refusal(handler, cases) -> str:
     """Why ``handler`` cannot take ``cases`` (one message for the lot), or ""."""
     if not handler.is_active:
@@ -137,7 +159,7 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, user, show_handler: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         if show_handler:
-            self.fields["handler"].queryset = handlers_meeting(user, perms.VIEW_CASES)
+            offer_handlers(self, "handler", handlers_meeting(user, perms.VIEW_CASES))
         else:
             del self.fields["handler"]
 
@@ -212,6 +234,7 @@ class BulkAssignForm(forms.Form):
     handler = HandlerChoiceField(
         label=_("Assign the ticked cases to"),
         queryset=User.objects.none(),
+        empty_label=_("Choose a handler"),
         error_messages={
             "required": _("Choose the handler."),
             "invalid_choice": _("This person does not handle cases in your queues."),
@@ -221,7 +244,7 @@ class BulkAssignForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["handler"].queryset = handlers_meeting(user, perms.ASSIGN_CASES)
+        offer_handlers(self, "handler", handlers_meeting(user, perms.ASSIGN_CASES))
         # Any whole number is a valid choice here; the view keeps only cases in scope.
         picked = self.data.getlist("cases") if hasattr(self.data, "getlist") else []
         self.fields["cases"].choices = [(value, value) for value in picked if value.isdigit()]
@@ -383,9 +406,9 @@ class AssignForm(forms.Form):
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
         self.case = case
-        self.fields["handler"].queryset = handlers_covering(case.department)
+        offer_handlers(self, "handler", handlers_covering(case.department))
         if case.handler_id and not self.is_bound:
-            self.initial["handler"] = case.handler_id
+            self.initial["handler"] = case.handler
 
     def clean_handler(self):
         handler = self.cleaned_data["handler"]

@@ -346,7 +346,15 @@ def _contact(case: Case, user) -> dict:
     }
 
 
-def _timeline_detail(entry) -> str:
+def _extension_label(profile, level: str) -> str:
+    for clock in profile.clocks if profile else ():
+        extension = clock.extension(level)
+        if extension is not None:
+            return str(extension.label)
+    return level
+
+
+def _timeline_detail(entry, profile) -> str:
     data = entry.data or {}
     if entry.kind == TimelineKind.TRANSITION:
         before = CaseState(entry.from_state).label if entry.from_state else ""
@@ -364,7 +372,7 @@ def _timeline_detail(entry) -> str:
     if entry.kind == TimelineKind.ROUTED:
         return data.get("queue", "")
     if entry.kind == TimelineKind.EXTENDED:
-        return data.get("level", "")
+        return _extension_label(profile, data.get("level", ""))
     if entry.kind == TimelineKind.PAUSED and data.get("reason") in PauseReason.values:
         return str(PauseReason(data["reason"]).label)
     if entry.kind in (TimelineKind.DUPLICATE,):
@@ -382,12 +390,12 @@ def _timeline_detail(entry) -> str:
     return ""
 
 
-def _timeline(case: Case) -> list[dict]:
+def _timeline(case: Case, profile) -> list[dict]:
     return [
         {
             "entry": entry,
             "label": TimelineKind(entry.kind).label if entry.kind in TimelineKind.values else "",
-            "detail": _timeline_detail(entry),
+            "detail": _timeline_detail(entry, profile),
         }
         for entry in case.timeline.all()
     ]
@@ -447,7 +455,7 @@ def case_context(request, case: Case, *, bound: tuple[str, object] | None = None
         "clocks": _clock_rows(case, clocks, now),
         "duplicate": duplicate,
         "duplicate_visible": bool(duplicate and selectors.can(user, "view", duplicate)),
-        "timeline": _timeline(case),
+        "timeline": _timeline(case, profile),
         "case_messages": list(
             case.messages.select_related("author").prefetch_related("attachments")
         ),

@@ -149,7 +149,7 @@ def queue(request):
         title=_("Case queue"),
         export_query=_export_query(request),
         can_assign=can_assign,
-        assign_form=BulkAssignForm(user=request.user) if can_assign else None,
+        assign_form=BulkAssignForm(user=request.user, auto_id="assign_%s") if can_assign else None,
         saved_views=SavedView.objects.filter(user=request.user),
         saved_view_form=SavedViewForm(initial={"query": filter_query(request.GET)}),
     )

@@ -65,15 +65,15 @@ def _staff_chart(user) -> dict:
 
 def _case_figures(user) -> list[tuple]:
     """Open cases, due today, breached and still open, and the caller's own: each a link to
-    the list that shows them. One aggregate query over the queues in scope."""
-    cases = restrict(Case.objects.all(), user, perms.VIEW_CASES)
-    open_ = Q(state__in=sorted(OPEN_STATES))
+    the list that shows them. One aggregate over the open cases of the queues in scope (the
+    state filter first, so closed cases, most of the table, are not read)."""
+    cases = restrict(Case.objects.filter(state__in=sorted(OPEN_STATES)), user, perms.VIEW_CASES)
     end_of_day = timezone.localtime().replace(hour=23, minute=59, second=59)
     counts = cases.aggregate(
-        open=Count("pk", filter=open_),
-        due_today=Count("pk", filter=open_ & Q(due_at__lte=end_of_day)),
-        breached=Count("pk", filter=open_ & Q(breached_at__isnull=False)),
-        mine=Count("pk", filter=open_ & Q(handler=user)),
+        open=Count("pk"),
+        due_today=Count("pk", filter=Q(due_at__lte=end_of_day)),
+        breached=Count("pk", filter=Q(breached_at__isnull=False)),
+        mine=Count("pk", filter=Q(handler=user)),
     )
     queue = reverse("cases:queue")
     figures = [
