@@ -16,6 +16,7 @@ from servicecharter.cases import services
 from servicecharter.cases.choices import CaseState, Outcome, TimelineKind
 from servicecharter.cases.models import Case, TimelineEntry
 from servicecharter.cases.rules_services import case_settings_save
+from servicecharter.core.events import subscriber, unsubscribe
 from servicecharter.core.models import AuditEntry, Event
 from servicecharter.core.services.events import deliver_due
 from servicecharter.core.worker import periodic_jobs
@@ -124,10 +125,28 @@ def test_two_workers_sweeping_at_once_breach_each_case_exactly_once(
         warnings = TimelineEntry.objects.filter(kind=TimelineKind.WARNED)
         assert sorted(warnings.values_list("case_id", flat=True)) == ids
         assert AuditEntry.objects.filter(action="case.deadline_breached").count() == len(ids)
-        assert bj_supervisor.notifications.filter(kind="cases.deadline_breached").count() == len(
-            ids
-        )
+        told = bj_supervisor.notifications.filter(kind="cases.deadline_breached")
+        assert sorted(_cases_named(told)) == sorted(case.reference for case in cases)
         assert not Case.objects.filter(pk__in=ids, breached_at__isnull=True).exists()
+
+
+def _cases_named(notifications) -> list[str]:
+    """The references a person was told about: one per notification, or a list in its body
+    when a batch had several cases for them."""
+    by_url = {services._case_url(case): case.reference for case in Case.objects.all()}
+    named = []
+    for notification in notifications:
+        named += notification.body.splitlines() if notification.body else [by_url[notification.url]]
+    return named
+
+
+def test_several_cases_of_one_batch_make_one_notification_per_person(new_case, bj_supervisor):
+    cases = [new_case(subject=f"Complaint {n}") for n in range(4)]
+    services.sweep_deadlines(now=max(case.due_at for case in cases) + timedelta(seconds=1))
+    told = bj_supervisor.notifications.filter(kind="cases.deadline_breached")
+    assert told.count() == 1
+    assert told.get().subject == "4 cases breached their deadline"
+    assert sorted(_cases_named(told)) == sorted(case.reference for case in cases)
 
 
 # --- what one sweep does ------------------------------------------------------------------------
@@ -265,3 +284,17 @@ def test_a_reopened_case_can_breach_again_with_its_new_deadline(new_case, bj_age
         assert services.sweep_deadlines()["breached"] == 1
     breaches = Event.objects.filter(name="case.deadline_breached", payload__case_id=case.pk)
     assert breaches.count() == 2
+
+
+def test_breach_events_reach_their_subscribers(new_case):
+    delivered = []
+    subscriber("case.deadline_breached", name="test.breach_listener")(
+        lambda event: delivered.append(event.payload["case_id"])
+    )
+    try:
+        cases = [new_case(subject=f"Complaint {n}") for n in range(3)]
+        services.sweep_deadlines(now=max(case.due_at for case in cases) + timedelta(seconds=1))
+        deliver_due(worker_id="test")
+    finally:
+        unsubscribe("test.breach_listener")
+    assert sorted(delivered) == sorted(case.pk for case in cases)

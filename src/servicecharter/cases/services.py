@@ -17,10 +17,10 @@ from functools import partial
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from servicecharter.accounts.choices import Role
 from servicecharter.accounts.scoping import roles_of
@@ -65,7 +65,7 @@ from servicecharter.cases.profiles import (
 from servicecharter.cases.severity import score_severity
 from servicecharter.core import pii
 from servicecharter.core.audit import audit_record, audit_record_many
-from servicecharter.core.events import emit
+from servicecharter.core.events import emit, emit_many
 from servicecharter.core.notifications import notify, register_kind
 from servicecharter.org.choices import Channel
 from servicecharter.org.models import Department
@@ -1072,45 +1072,115 @@ def sweep_deadlines(
     return counts
 
 
-def _claimed_cases(ids: list[int]) -> list[Case]:
-    return list(
-        Case.objects.filter(pk__in=ids).select_related("handler", "department").order_by("pk")
+@dataclass(frozen=True)
+class _Claimed:
+    """What the sweep needs of a claimed case (read as plain values: building a thousand full
+    Case rows would cost more than everything else the sweep does)."""
+
+    pk: int
+    reference: str
+    due_at: datetime | None
+    warn_at: datetime | None
+    handler_id: int | None
+    department_id: int
+    handler: object
+    department: Department
+
+
+def _claimed_cases(ids: list[int]) -> list[_Claimed]:
+    from servicecharter.accounts.models import User
+
+    rows = list(
+        Case.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "reference", "due_at", "warn_at", "handler_id", "department_id")
     )
+    users = User.objects.in_bulk({row[4] for row in rows if row[4]})
+    departments = Department.objects.in_bulk({row[5] for row in rows})
+    return [
+        _Claimed(*row, handler=users.get(row[4]), department=departments[row[5]]) for row in rows
+    ]
+
+
+def _audit_rows(action: str, cases: list[_Claimed], field: str):
+    for case in cases:
+        value = getattr(case, field)
+        yield {
+            "action": action,
+            "object_type": Case._meta.label_lower,
+            "object_id": case.pk,
+            "object_repr": case.reference,
+            "changes": {field: [None, value.isoformat() if value else None]},
+        }
 
 
 def _warn_many(ids: list[int], now: datetime) -> None:
     cases = _claimed_cases(ids)
     TimelineEntry.objects.bulk_create(
         TimelineEntry(
-            case=case,
+            case_id=case.pk,
             at=now,
             kind=TimelineKind.WARNED,
             data={"due_at": case.due_at.isoformat() if case.due_at else ""},
         )
         for case in cases
     )
-    audit_record_many(
-        {
-            "action": "case.deadline_warning",
-            "obj": case,
-            "changes": {"warn_at": [None, case.warn_at.isoformat() if case.warn_at else None]},
-        }
-        for case in cases
-    )
+    audit_record_many(_audit_rows("case.deadline_warning", cases, "warn_at"))
     supervisors: dict[int, list] = {}
+    told = _Recipients()
     for case in cases:
         # An unassigned case warns the queue's supervisors: someone must pick it up.
         if case.handler_id:
-            recipients = [case.handler]
+            told.add(case, [case.handler])
         else:
-            recipients = _recipients_of(case.department, (Role.SUPERVISOR,), supervisors)
-        for recipient in recipients:
-            notify(
-                recipient=recipient,
-                kind="cases.deadline_warning",
-                subject=partial(_format, gettext_lazy("Case %(ref)s nears its deadline"), case),
-                url=_case_url(case),
-            )
+            told.add(case, _recipients_of(case.department, (Role.SUPERVISOR,), supervisors))
+    told.notify(
+        "cases.deadline_warning",
+        one=gettext_lazy("Case %(ref)s nears its deadline"),
+        list_url=_queue_url("today"),
+    )
+
+
+class _Recipients:
+    """Who is told about which of a batch's cases: one notification per person per batch (a
+    list when there are several), not one per case, so a bad morning does not bury anyone."""
+
+    def __init__(self):
+        self.cases: dict[int, tuple] = {}
+
+    def add(self, case: "_Claimed", users) -> None:
+        for user in users:
+            if user is not None:
+                self.cases.setdefault(user.pk, (user, []))[1].append(case)
+
+    def notify(self, kind: str, *, one, list_url: str) -> None:
+        for user, cases in self.cases.values():
+            if len(cases) == 1:
+                subject, url, body = partial(_format, one, cases[0]), _case_url(cases[0]), ""
+            else:
+                subject = partial(_count_subject, kind, len(cases))
+                url, body = list_url, "\n".join(case.reference for case in cases)
+            notify(recipient=user, kind=kind, subject=subject, body=body, url=url)
+
+
+def _count_subject(kind: str, count: int) -> str:
+    """Rendered by ``notify`` in the recipient's language."""
+    if kind == "cases.deadline_breached":
+        text = ngettext(
+            "%(count)s case breached its deadline", "%(count)s cases breached their deadline", count
+        )
+    else:
+        text = ngettext(
+            "%(count)s case nears its deadline", "%(count)s cases near their deadline", count
+        )
+    return text % {"count": count}
+
+
+def _queue_url(due: str) -> str:
+    try:
+        return f"{reverse('cases:queue')}?due={due}"
+    except NoReverseMatch:  # the queue page is not part of every deployment's URLs
+        return ""
 
 
 def _recipients_of(department: Department, roles: tuple[str, ...], cache: dict) -> list:
@@ -1143,35 +1213,35 @@ def _breach_many(ids: list[int], now: datetime) -> None:
     cases = _claimed_cases(ids)
     TimelineEntry.objects.bulk_create(
         TimelineEntry(
-            case=case, at=now, kind=TimelineKind.BREACHED, data={"due_at": case.due_at.isoformat()}
+            case_id=case.pk,
+            at=now,
+            kind=TimelineKind.BREACHED,
+            data={"due_at": case.due_at.isoformat()},
         )
         for case in cases
     )
-    audit_record_many(
-        {
-            "action": "case.deadline_breached",
-            "obj": case,
-            "changes": {"due_at": [None, case.due_at.isoformat()]},
-        }
-        for case in cases
+    audit_record_many(_audit_rows("case.deadline_breached", cases, "due_at"))
+    emit_many(
+        "case.deadline_breached",
+        (
+            (
+                _case_payload(case, due_at=case.due_at.isoformat(), breached_at=now.isoformat()),
+                # One per claim: a reopened case whose new deadline falls on the same instant
+                # breaches again; a second worker never gets here (the claim is exclusive).
+                f"case.breached:{case.pk}:{case.due_at.isoformat()}:{now.isoformat()}",
+            )
+            for case in cases
+        ),
     )
     escalation: dict[int, list] = {}
+    told = _Recipients()
     for case in cases:
-        emit(
-            "case.deadline_breached",
-            _case_payload(case, due_at=case.due_at.isoformat(), breached_at=now.isoformat()),
-            # One per claim: a reopened case whose new deadline falls on the same instant
-            # breaches again; a second worker never gets here (the claim is exclusive).
-            dedupe_key=f"case.breached:{case.pk}:{case.due_at.isoformat()}:{now.isoformat()}",
-        )
-        recipients = [case.handler, *_escalation_recipients(case, escalation)]
-        for recipient in {user.pk: user for user in recipients if user}.values():
-            notify(
-                recipient=recipient,
-                kind="cases.deadline_breached",
-                subject=partial(_format, gettext_lazy("Case %(ref)s breached its deadline"), case),
-                url=_case_url(case),
-            )
+        told.add(case, [case.handler, *_escalation_recipients(case, escalation)])
+    told.notify(
+        "cases.deadline_breached",
+        one=gettext_lazy("Case %(ref)s breached its deadline"),
+        list_url=_queue_url("breached"),
+    )
 
 
 def profiles_using_calendars(codes: set[str]) -> set[str]:
