@@ -414,9 +414,12 @@ class CaseWriter:
         prefix = self._prefixes.get_or_make(received_at, lambda: _prefix_of(received_at))
         return f"{prefix}{case_id:07d}"
 
-    def write_cases(self, cases: list[dict], now: datetime) -> list[tuple[int, str]]:
+    def write_cases(
+        self, cases: list[dict], now: datetime, finish: Callable | None = None
+    ) -> list[tuple[int, str]]:
         """Insert ``cases`` (field → value; every NOT NULL field without a default given) and
-        return (id, reference) of each, in order."""
+        return (id, reference) of each, in order. ``finish(values)``, if given, completes a
+        case's values once its id and reference are known."""
         ids = allocate_ids(Case, len(cases))
         rows, made = [], []
         for case_id, values in zip(ids, cases, strict=True):
@@ -424,6 +427,8 @@ class CaseWriter:
             values["id"] = case_id
             values["reference"] = reference
             values["created_at"] = values["updated_at"] = now
+            if finish is not None:
+                finish(values)
             rows.append(self.cases.row(values))
             made.append((case_id, reference))
         self.cases.insert(rows)

@@ -24,6 +24,7 @@ from servicecharter.core.audit import audit_record
 from servicecharter.core.context import Actor, reset_actor, set_actor
 from servicecharter.demo import customers as customer_data
 from servicecharter.demo import institution
+from servicecharter.demo.cases import cases_seed
 from servicecharter.org import services as org_services
 from servicecharter.org.models import Customer, Department, Staff
 
@@ -43,6 +44,7 @@ class SeedSummary:
     users: int = 0
     catalogue: dict = field(default_factory=dict)
     seconds: float = 0.0
+    cases: object = None  # demo.cases.CasesSummary when the demo cases were loaded
 
 
 def institution_exists() -> Department | None:
@@ -145,10 +147,13 @@ def _create_demo_users(staff_by_number: dict[str, Staff], departments, specs) ->
     return len(usernames)
 
 
-def institution_seed(*, seed: int, size: str = "small", customers: int | None = None):
+def institution_seed(
+    *, seed: int, size: str = "small", customers: int | None = None, cases: bool = False
+):
     """Build the demo institution, or return ``None`` when an institution already exists.
 
-    ``customers`` overrides the size's customer count (tests use a few hundred)."""
+    ``customers`` overrides the size's customer count (tests use a few hundred); ``cases``
+    also loads the demo complaints (``demo.cases``: `charter seed` and `charter demo` do)."""
     if size not in SIZES:
         raise ValueError(_("Unknown size %(size)s: use small or large.") % {"size": size})
     if institution_exists() is not None:
@@ -156,7 +161,11 @@ def institution_seed(*, seed: int, size: str = "small", customers: int | None = 
     started = time.perf_counter()
     token = set_actor(Actor(label="charter seed"))
     try:
-        summary = _seed(seed=seed, customer_count=SIZES[size] if customers is None else customers)
+        summary = _seed(
+            seed=seed,
+            customer_count=SIZES[size] if customers is None else customers,
+            with_cases=cases,
+        )
     finally:
         reset_actor(token)
     summary.seconds = time.perf_counter() - started
@@ -164,7 +173,7 @@ def institution_seed(*, seed: int, size: str = "small", customers: int | None = 
 
 
 @transaction.atomic
-def _seed(*, seed: int, customer_count: int) -> SeedSummary:
+def _seed(*, seed: int, customer_count: int, with_cases: bool = False) -> SeedSummary:
     summary = SeedSummary(seed=seed)
     departments = _create_departments()
     summary.departments = len(departments)
@@ -190,4 +199,6 @@ def _seed(*, seed: int, customer_count: int) -> SeedSummary:
             "users": [None, summary.users],
         },
     )
+    if with_cases:
+        summary.cases = cases_seed(seed=seed)
     return summary

@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
 def seed_and_report(stdout, *, seed: int, size: str, customers: int | None = None) -> bool:
     """Seed unless an institution exists; say what happened. True when data was created."""
-    summary = institution_seed(seed=seed, size=size, customers=customers)
+    summary = institution_seed(seed=seed, size=size, customers=customers, cases=True)
     if summary is None:
         root = institution_exists()
         stdout.write(
@@ -49,4 +49,25 @@ def seed_and_report(stdout, *, seed: int, size: str, customers: int | None = Non
             "seconds": summary.seconds,
         }
     )
+    if summary.cases is not None:
+        report_cases(stdout, summary.cases)
     return True
+
+
+def report_cases(stdout, cases) -> None:
+    for note in cases.notes:
+        stdout.write(note)
+    stdout.write(
+        _(
+            "Demo cases: %(english)s in English (CFPB) and %(chinese)s in Chinese, of which "
+            "%(open)s open and %(breached)s breached a deadline, handled by %(handlers)s agents "
+            "(agent.<team>, same password)."
+        )
+        % {
+            "english": cases.english,
+            "chinese": cases.chinese,
+            "open": cases.open,
+            "breached": cases.breached,
+            "handlers": cases.handlers,
+        }
+    )
