@@ -136,12 +136,12 @@ def _check_routing(rule: RoutingRule) -> None:
         same = RoutingRule.objects.filter(
             is_active=True, **{field: getattr(rule, field) for field in _ROUTING_CONDITIONS}
         ).exclude(pk=rule.pk)
-        earlier = same.filter(priority__lte=rule.priority).order_by("priority").first()
-        if earlier is not None:
+        twin = same.order_by("priority").first()
+        if twin is not None:
             errors["priority"] = _(
-                "The rule “%(name)s” (priority %(priority)s) has the same conditions and is "
-                "tried first, so this one would never apply."
-            ) % {"name": earlier.name, "priority": earlier.priority}
+                "The rule “%(name)s” (priority %(priority)s) has the same conditions, so one "
+                "of the two would never apply: change a condition or switch one off."
+            ) % {"name": twin.name, "priority": twin.priority}
     if errors:
         raise ValidationError(errors)
 
@@ -236,12 +236,12 @@ def _check_profile_rule(rule: ProfileRule) -> None:
         same = ProfileRule.objects.filter(
             **{field: getattr(rule, field) for field in _PROFILE_RULE_CONDITIONS}
         ).exclude(pk=rule.pk)
-        earlier = same.filter(priority__lte=rule.priority).order_by("priority").first()
-        if earlier is not None:
+        twin = same.order_by("priority").first()
+        if twin is not None:
             errors["priority"] = _(
-                "A rule with the same conditions (priority %(priority)s) is tried first, so "
-                "this one would never apply."
-            ) % {"priority": earlier.priority}
+                "A rule with the same conditions exists (priority %(priority)s), so one of "
+                "the two would never apply."
+            ) % {"priority": twin.priority}
     if errors:
         raise ValidationError(errors)
 
