@@ -12,6 +12,7 @@ from servicecharter.accounts.api import install_error_handlers
 from servicecharter.accounts.api import router as me_router
 from servicecharter.accounts.tokens import api_auth
 from servicecharter.cases.api import router as cases_router
+from servicecharter.interactions.api import router as interactions_router
 from servicecharter.org.api import router as org_router
 
 api = NinjaAPI(
@@ -30,5 +31,6 @@ install_error_handlers(api)
 api.add_router("/", me_router)
 api.add_router("/", org_router)
 api.add_router("/cases/", cases_router)
+api.add_router("/interactions/", interactions_router)
 
 urlpatterns = [path("", api.urls)]

@@ -15,4 +15,6 @@ urlpatterns = [
     path("cases/", include("servicecharter.cases.urls")),
     path("feedback/", include("servicecharter.cases.public_urls")),
     path("api/", include("servicecharter.api_urls")),
+    path("standards/", include("servicecharter.standards.urls")),
+    path("interactions/", include("servicecharter.interactions.urls")),
 ]

@@ -36,6 +36,8 @@ MENU: list[NavItem] = [
     NavItem(_("My cases"), "cases:my_cases", perms.HANDLE_CASES),
     NavItem(_("Case queue"), "cases:queue", perms.VIEW_CASES),
     NavItem(_("Record a case"), "cases:intake", perms.HANDLE_CASES),
+    NavItem(_("Standards"), "standards:library", None),
+    NavItem(_("Interactions"), "interactions:list", perms.VIEW_INTERACTIONS),
     NavItem(_("Case rules"), "cases:rules", perms.MANAGE_CASE_RULES),
 ]
 

@@ -50,6 +50,8 @@ class TokenScope(models.TextChoices):
     PII_REVEAL = "pii:reveal", gettext_lazy("Reveal customers' personal data (recorded)")
     CASES_READ = "cases:read", gettext_lazy("Read complaints and other cases (contacts masked)")
     CASES_WRITE = "cases:write", gettext_lazy("Record cases and move them through their workflow")
+    INTERACTIONS_READ = "interactions:read", gettext_lazy("Read interactions and their deviations")
+    INTERACTIONS_WRITE = "interactions:write", gettext_lazy("Send interactions in bulk")
 
 
 TOKEN_MARK = "sct"

@@ -6,6 +6,7 @@ interactions stay judged by the version that was in force at their time."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from servicecharter.core.models import TimeStamped
@@ -27,6 +28,14 @@ class Standard(BilingualName, TimeStamped):
         related_name="standards",
     )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
+    # Whose staff must know it (these departments and those below). Empty: the staff who
+    # served its channel and business type lately (see ``selectors.standards_for_staff``).
+    departments = models.ManyToManyField(
+        "org.Department",
+        verbose_name=_("applies to the staff of"),
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -61,13 +70,28 @@ class StandardVersion(TimeStamped):
     def __str__(self) -> str:
         return f"{self.standard.code} v{self.number}"
 
+    @property
+    def summary(self) -> str:
+        if (get_language() or "").startswith("zh"):
+            return self.summary_zh or self.summary_en
+        return self.summary_en or self.summary_zh
+
+    def in_force_at(self, at) -> bool:
+        return (
+            self.state == VersionState.PUBLISHED
+            and self.effective_from is not None
+            and self.effective_from <= at
+            and (self.effective_to is None or at < self.effective_to)
+        )
+
 
 class StandardStep(BilingualName):
     version = models.ForeignKey(StandardVersion, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField(_("order"))
     code = models.CharField(_("code"), max_length=50)
     phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices)
-    # Seconds from the start of the interaction by which the step must be done; null = no target.
+    # Seconds from the start of service (after any wait) by which the step must be done;
+    # null = no target.
     target_seconds = models.PositiveIntegerField(_("target time (seconds)"), null=True, blank=True)
     mandatory = models.BooleanField(_("mandatory"), default=False)
     # A mandatory disclosure (e.g. the risk disclosure for wealth products).
@@ -80,6 +104,13 @@ class StandardStep(BilingualName):
         constraints = [
             models.UniqueConstraint(fields=["version", "code"], name="standard_step_code_once")
         ]
+
+    @property
+    def description(self) -> str:
+        """The description in the active language, falling back to the other one."""
+        if (get_language() or "").startswith("zh"):
+            return self.description_zh or self.description_en
+        return self.description_en or self.description_zh
 
 
 class ServiceLevel(TimeStamped):
