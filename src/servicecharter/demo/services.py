@@ -25,6 +25,8 @@ from servicecharter.core.context import Actor, reset_actor, set_actor
 from servicecharter.demo import customers as customer_data
 from servicecharter.demo import institution
 from servicecharter.demo.cases import cases_seed
+from servicecharter.demo.interactions import interactions_seed
+from servicecharter.demo.standards import standards_seed
 from servicecharter.org import services as org_services
 from servicecharter.org.models import Customer, Department, Staff
 
@@ -45,6 +47,8 @@ class SeedSummary:
     catalogue: dict = field(default_factory=dict)
     seconds: float = 0.0
     cases: object = None  # demo.cases.CasesSummary when the demo cases were loaded
+    standards: object = None  # demo.standards.StandardsSummary
+    interactions: object = None  # demo.interactions.InteractionsSummary when loaded
 
 
 def institution_exists() -> Department | None:
@@ -148,12 +152,20 @@ def _create_demo_users(staff_by_number: dict[str, Staff], departments, specs) ->
 
 
 def institution_seed(
-    *, seed: int, size: str = "small", customers: int | None = None, cases: bool = False
+    *,
+    seed: int,
+    size: str = "small",
+    customers: int | None = None,
+    cases: bool = False,
+    interactions: bool | None = None,
 ):
     """Build the demo institution, or return ``None`` when an institution already exists.
 
     ``customers`` overrides the size's customer count (tests use a few hundred); ``cases``
-    also loads the demo complaints (``demo.cases``: `charter seed` and `charter demo` do)."""
+    also loads the demo complaints (``demo.cases``: `charter seed` and `charter demo` do).
+    ``interactions`` (by default as ``cases``: the demo's activity data) also loads the demo
+    service standards and the interactions judged by them (``demo.standards``,
+    ``demo.interactions``)."""
     if size not in SIZES:
         raise ValueError(_("Unknown size %(size)s: use small or large.") % {"size": size})
     if institution_exists() is not None:
@@ -165,6 +177,7 @@ def institution_seed(
             seed=seed,
             customer_count=SIZES[size] if customers is None else customers,
             with_cases=cases,
+            with_interactions=cases if interactions is None else interactions,
         )
     finally:
         reset_actor(token)
@@ -173,7 +186,9 @@ def institution_seed(
 
 
 @transaction.atomic
-def _seed(*, seed: int, customer_count: int, with_cases: bool = False) -> SeedSummary:
+def _seed(
+    *, seed: int, customer_count: int, with_cases: bool = False, with_interactions: bool = False
+) -> SeedSummary:
     summary = SeedSummary(seed=seed)
     departments = _create_departments()
     summary.departments = len(departments)
@@ -201,4 +216,7 @@ def _seed(*, seed: int, customer_count: int, with_cases: bool = False) -> SeedSu
     )
     if with_cases:
         summary.cases = cases_seed(seed=seed)
+    if with_interactions:
+        summary.standards = standards_seed()
+        summary.interactions = interactions_seed(seed=seed)
     return summary
