@@ -136,6 +136,7 @@ class Case(TimeStamped):
     external_system = models.CharField(_("source system"), max_length=50, blank=True)
     external_id = models.CharField(_("external id"), max_length=100, blank=True)
     # Who complained: a known customer, or the name and contacts typed on a form.
+    # The index on (customer, received_at) below serves lookups by customer: no second one.
     customer = models.ForeignKey(
         "org.Customer",
         verbose_name=_("customer"),
@@ -143,6 +144,7 @@ class Case(TimeStamped):
         null=True,
         blank=True,
         related_name="cases",
+        db_index=False,
     )
     contact_name = models.CharField(_("name"), max_length=100, blank=True)
     contact_email = models.EmailField(_("email"), blank=True)
@@ -183,9 +185,14 @@ class Case(TimeStamped):
     )
     severity_score = models.PositiveSmallIntegerField(_("severity score"), default=0)
     severity_reasons = models.JSONField(_("severity reasons"), default=list, blank=True)
-    # The queue the case sits in, and who handles it. Scope follows the department.
+    # The queue the case sits in, and who handles it. Scope follows the department. Lookups by
+    # either use the case_queue and case_handler indexes below, which start with them.
     department = models.ForeignKey(
-        "org.Department", verbose_name=_("queue"), on_delete=models.PROTECT, related_name="cases"
+        "org.Department",
+        verbose_name=_("queue"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
     )
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -194,6 +201,7 @@ class Case(TimeStamped):
         null=True,
         blank=True,
         related_name="handled_cases",
+        db_index=False,
     )
     received_at = models.DateTimeField(_("received"))
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
@@ -312,7 +320,10 @@ class CaseClockEvent(models.Model):
 class TimelineEntry(models.Model):
     """One row per thing that happened to a case, written in the same transaction."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
+    # Looked up through the (case, at) index below.
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="timeline", db_index=False
+    )
     at = models.DateTimeField(_("time"))
     kind = models.CharField(_("kind"), max_length=20, choices=TimelineKind.choices)
     actor = models.ForeignKey(
