@@ -858,6 +858,7 @@ class Builder:
             staff += [{"case_id": case_id, "staff_id": staff_id} for staff_id in staff_ids]
             self._count(fields)
         self.writer.write_timeline(timeline)
+        self.writer.send()
         self.clock_rows.insert([self.clock_rows.row(row) for row in clocks])
         self.message_rows.insert([self.message_rows.row(row) for row in messages])
         self.staff_rows.insert([self.staff_rows.row(row) for row in staff])
