@@ -1,0 +1,5 @@
+"""Quality pages (namespace ``quality``): each views module keeps its own ``urlpatterns``."""
+
+app_name = "quality"
+
+urlpatterns: list = []
