@@ -52,6 +52,8 @@ class TokenScope(models.TextChoices):
     CASES_WRITE = "cases:write", gettext_lazy("Record cases and move them through their workflow")
     INTERACTIONS_READ = "interactions:read", gettext_lazy("Read interactions and their deviations")
     INTERACTIONS_WRITE = "interactions:write", gettext_lazy("Send interactions in bulk")
+    QUALITY_READ = "quality:read", gettext_lazy("Read evaluations and scorecards")
+    QUALITY_WRITE = "quality:write", gettext_lazy("Score and decide evaluations, or answer my own")
 
 
 TOKEN_MARK = "sct"
