@@ -220,3 +220,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# Quality: days an employee has to dispute an evaluation once it is completed, and the fewest
+# evaluations a per-employee result needs before it may be acted on (stats.sample_adequacy).
+QUALITY_DISPUTE_DAYS = env_int("QUALITY_DISPUTE_DAYS", 7)
+QUALITY_MINIMUM_SAMPLE = env_int("QUALITY_MINIMUM_SAMPLE", 8)
