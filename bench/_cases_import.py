@@ -3,24 +3,30 @@
 The file is the CFPB sample (../shared/data/cfpb_complaints_sample.csv) repeated with new
 Complaint IDs, as big as a real export of that many complaints (about 0.9 GB at scale 1). Every
 row is made an open complaint ("In progress") received in the last ten days, spread over the
-demo institution's teams by the ``queue`` column: the later parts need a million open cases (the
-sweep with 1,000 due among them, the queue page and the list API at that size).
+demo institution's teams by the ``queue`` column: the later parts need a million open cases
+(the sweep picks its 1,000 due cases among them; the queue page and the list API run at that
+size).
 
 The import runs as a user's import does (``import_job_create`` + ``import_job_run``: count,
-validate, apply in one transaction), timed from the job's start to its end. Memory: the peak
-RSS of the process during the timed run, and tracemalloc's peak for two smaller files (a tenth
-and a fiftieth of the rows) to show it does not grow with the file.
+validate, apply in one transaction), timed from the job's start to its end. Beside the rate,
+the table shows the CPU the importing process used per row and, on PostgreSQL, the CPU of the
+database backend that served it: on a machine shared with other work the wall-clock rate
+falls, the CPU per row does not. Memory: the peak RSS of the process across the import, and
+tracemalloc's peak for two smaller files to show it does not grow with the file.
 
-Leaves in ``state``: the users (``supervisor``, ``complaints_officer``, ``agent``), ``cases`` (how
-many), ``due_cases`` (ids of the 1,000 cases made due for the sweep), ``teams`` (queue codes).
+Leaves in ``state``: the users (``supervisor``, ``complaints_officer``, ``agent``), ``cases``
+(how many there are), ``teams`` (the queue codes used).
 """
 
 import csv
 import gc
-import importlib.util
+import os
 import random
+import resource
 import tempfile
 import time
+import tracemalloc
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -28,52 +34,42 @@ from unittest import mock
 from django.conf import settings
 from django.core.files import File
 from django.db import connection
-from django.db.models import Max, Min
 from django.utils import timezone
 
 from servicecharter.accounts.models import User
 from servicecharter.cases.models import Case
 from servicecharter.core.context import Actor, reset_actor, set_actor
 from servicecharter.core.services import imports as import_services
+from servicecharter.demo.cases import data_file
 from servicecharter.demo.services import institution_seed
 from servicecharter.org.models import Department
 
 ROWS = 1_000_000
-DUE = 1_000
 SAMPLE = "cfpb_complaints_sample.csv"
 TARGETS = {"postgresql": 20_000, "sqlite": 10_000}
 MEMORY_TARGET_MB = 300
 
 
-def _foundation():
-    """bench/foundation.py's result table and memory probes (one way of printing figures)."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_foundation_for_cases", Path(__file__).with_name("foundation.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@dataclass
+class Result:
+    measure: str
+    value: str
+    target: str
+    passed: bool | None  # None: for information
 
 
-def sample_path() -> Path | None:
-    from servicecharter.demo.cases import data_file
-
-    return data_file(SAMPLE)
-
-
-def run(*, stdout, scale: float, state: dict) -> list:
-    foundation = _foundation()
-    rows = max(2_000, int(ROWS * scale))
-    source = sample_path()
+def run(*, stdout, scale: float, state: dict) -> list[Result]:
+    rows = max(5_000, int(ROWS * scale))
+    source = data_file(SAMPLE)
     if source is None:
         stdout.write(f"Skipping the import: {SAMPLE} was not found beside the repository.")
         return []
-    stdout.write(f"Preparing the demo institution on {connection.vendor}…")
+    stdout.write(f"(1) preparing the demo institution on {connection.vendor}…")
     institution_seed(seed=1, customers=0)
     teams = list(
         Department.objects.filter(kind="team").order_by("code").values_list("code", flat=True)
     )
-    officer = User.objects.get(username="complaints")  # the role that imports cases, at HO
+    officer = User.objects.get(username="complaints")  # imports cases, scoped to head office
     state.update(
         supervisor=User.objects.get(username="supervisor"),
         complaints_officer=officer,
@@ -81,38 +77,56 @@ def run(*, stdout, scale: float, state: dict) -> list:
         teams=teams,
     )
     token = set_actor(Actor(label="charter bench"))
-    results = []
     try:
-        with tempfile.TemporaryDirectory(dir=settings.VAR_DIR) as folder:
-            small = Path(folder) / "small.csv"
-            tiny = Path(folder) / "tiny.csv"
-            big = Path(folder) / "cfpb-big.csv"
-            stdout.write(f"Writing {rows:,} CFPB-format rows…")
-            megabytes = write_cfpb_file(big, source, rows, teams, first_id=100_000_000)
-            write_cfpb_file(small, source, rows // 10, teams, first_id=300_000_000)
-            write_cfpb_file(tiny, source, rows // 50, teams, first_id=400_000_000)
-            stdout.write(f"Importing {rows:,} rows ({megabytes:,.0f} MB)…")
-            rss_before = foundation._peak_rss_mb()
-            elapsed, job = timed_import(officer, big)
-            rss_peak = foundation._peak_rss_mb()
-            results.append(import_result(foundation, rows, elapsed, job))
-            results.append(
-                foundation.Result(
-                    "import peak memory (RSS of the process)",
-                    f"{rss_peak:,.0f} MB at the end (grew {rss_peak - rss_before:,.0f} MB "
-                    f"during the import of a {megabytes:,.0f} MB file)",
-                    f"< {MEMORY_TARGET_MB} MB",
-                    rss_peak < MEMORY_TARGET_MB,
-                )
-            )
-            stdout.write("Tracing the memory of two smaller imports…")
-            results.append(traced_memory(foundation, officer, tiny, small, rows))
-        analyze()
-        state["cases"] = Case.objects.count()
-        state["due_cases"] = make_due(DUE)
+        results = _measure(stdout, source, rows, teams, officer)
     finally:
         reset_actor(token)
-    foundation.print_table(stdout, results)
+    analyze()
+    state["cases"] = Case.objects.count()
+    state.setdefault("results", []).extend(results)
+    print_table(stdout, "Case import", results)
+    return results
+
+
+def _measure(stdout, source: Path, rows: int, teams: list[str], officer) -> list[Result]:
+    traced_small = max(2_000, rows // 100)
+    traced_big = traced_small * 5
+    with tempfile.TemporaryDirectory(dir=settings.VAR_DIR) as folder:
+        big = Path(folder) / "cfpb-big.csv"
+        stdout.write(f"(1) writing {rows:,} CFPB-format rows…")
+        megabytes = write_cfpb_file(big, source, rows, teams, first_id=100_000_000)
+        stdout.write(f"(1) importing them ({megabytes:,.0f} MB)…")
+        rss_before = peak_rss_mb()
+        elapsed, cpu, server, job = timed_import(officer, big)
+        rss_after = peak_rss_mb()
+        big.unlink()
+        results = [import_result(rows, elapsed, cpu, server, job)]
+        results.append(
+            Result(
+                "import memory, peak RSS of the process",
+                f"{rss_after:,.0f} MB (grew {rss_after - rss_before:,.0f} MB during the "
+                f"import of a {megabytes:,.0f} MB file)",
+                f"< {MEMORY_TARGET_MB} MB",
+                rss_after < MEMORY_TARGET_MB,
+            )
+        )
+        stdout.write("(1) tracing the memory of two smaller imports…")
+        peaks = []
+        for size, first_id in ((traced_small, 300_000_000), (traced_big, 400_000_000)):
+            path = Path(folder) / f"traced-{size}.csv"
+            write_cfpb_file(path, source, size, teams, first_id=first_id)
+            with traced() as peak:
+                timed_import(officer, path)
+            peaks.append(peak())
+        results.append(
+            Result(
+                "import memory, tracemalloc peak",
+                f"{peaks[0]:.1f} MB at {traced_small:,} rows, {peaks[1]:.1f} MB at "
+                f"{traced_big:,} rows",
+                "flat in file size (≤ 1.5×)",
+                peaks[1] <= 1.5 * peaks[0],
+            )
+        )
     return results
 
 
@@ -140,6 +154,7 @@ def write_cfpb_file(path: Path, source: Path, rows: int, teams: list[str], *, fi
 
 
 def timed_import(user, path: Path):
+    """(seconds, CPU seconds of this process, CPU seconds of the database backend, job)."""
     # The upload limit of the import page (200 MB) is for browsers; a file of a million
     # complaints is bigger, and this measures the import, not the upload.
     with (
@@ -151,36 +166,45 @@ def timed_import(user, path: Path):
             user=user, kind="cases_cfpb", upload=File(handle, name=path.name)
         )
     gc.collect()
+    server_before = backend_cpu_seconds()
+    cpu_before = time.process_time()
     started = time.perf_counter()
     import_services.import_job_run(job_id=job.pk)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_before
+    server = backend_cpu_seconds() - server_before
     job.refresh_from_db()
-    return elapsed, job
+    return elapsed, cpu, server, job
 
 
-def import_result(foundation, rows: int, elapsed: float, job):
+def backend_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL backend serving this connection (0 elsewhere, or when the
+    database runs on another machine)."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def import_result(rows: int, elapsed: float, cpu: float, server: float, job) -> Result:
     vendor = connection.vendor
     rate = rows / elapsed
     target = TARGETS.get(vendor, 10_000)
-    return foundation.Result(
+    cpu_text = f"{cpu / rows * 1e6:.0f} µs CPU per row in this process"
+    if server:
+        cpu_text += f", {server / rows * 1e6:.0f} µs in the database"
+    return Result(
         f"case import, {rows:,} CFPB rows ({vendor})",
-        f"{rate:,.0f} rows/s ({elapsed:.1f} s, state {job.state}, {job.rows_imported:,} imported)",
+        f"{rate:,.0f} rows/s ({elapsed:.1f} s, {cpu_text}; state {job.state}, "
+        f"{job.rows_imported:,} imported)",
         f"≥ {target:,} rows/s",
         job.state == "done" and job.rows_imported == rows and rate >= target,
-    )
-
-
-def traced_memory(foundation, user, tiny: Path, small: Path, rows: int):
-    peaks = []
-    for path in (tiny, small):
-        with foundation._traced() as peak:
-            timed_import(user, path)
-        peaks.append(peak())
-    return foundation.Result(
-        "import memory, traced peak",
-        f"{peaks[0]:.1f} MB at {rows // 50:,} rows, {peaks[1]:.1f} MB at {rows // 10:,} rows",
-        "flat in file size (≤ 1.5×)",
-        peaks[1] <= 1.5 * peaks[0],
     )
 
 
@@ -190,16 +214,42 @@ def analyze() -> None:
         cursor.execute("ANALYZE")
 
 
-def make_due(count: int) -> list[int]:
-    """``count`` open cases, spread over the table, due an hour ago (warned two hours ago)."""
-    bounds = Case.objects.aggregate(low=Min("pk"), high=Max("pk"))
-    if bounds["low"] is None:
-        return []
-    step = max(1, (bounds["high"] - bounds["low"] + 1) // count)
-    candidates = list(range(bounds["low"], bounds["high"] + 1, step))[:count]
-    ids = list(Case.objects.filter(pk__in=candidates).values_list("pk", flat=True))
-    now = timezone.now()
-    Case.objects.filter(pk__in=ids).update(
-        due_at=now - timedelta(hours=1), warn_at=now - timedelta(hours=2)
+class traced:
+    """tracemalloc's peak inside the block (in MB), read by calling the bound value."""
+
+    def __enter__(self):
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        self.peak = 0.0
+        return lambda: self.peak
+
+    def __exit__(self, *exc):
+        self.peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
+        tracemalloc.stop()
+        return False
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def print_table(stdout, title: str, results: list[Result]) -> None:
+    headers = ("measure", "result", "target", "")
+    rows = [
+        (
+            r.measure,
+            r.value,
+            r.target,
+            "info" if r.passed is None else "PASS" if r.passed else "FAIL",
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(4)]
+    stdout.write("")
+    stdout.write(
+        f"{title} — {connection.vendor}, database {connection.settings_dict['NAME']}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (figures from a busy "
+        "machine are not the system's)"
     )
-    return ids
+    for row in [headers, *rows]:
+        stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
