@@ -681,6 +681,8 @@ def case_close(*, actor, case: Case, note: str = "") -> Case:
     _move(case, "close", actor=actor, now=now, note=note)
     case.closed_at = now
     case.save(update_fields=["state", "closed_at", "updated_at"])
+    # The satisfaction survey after a closed case starts from this fact (surveys.subscribers).
+    emit("case.closed", _case_payload(case, channel=case.channel, outcome=case.outcome))
     return case
 
 
