@@ -54,14 +54,14 @@ class Finding:
 
 
 def first_times(events: Iterable[Mapping]) -> dict[str, int]:
-    """step code → the first time it happened (seconds from the start of service)."""
+    """step code → the first time it happened (seconds from the start of service). Events
+    are {"step": code, "at": seconds}, as ingest checked them."""
     times: dict[str, int] = {}
     for event in events:
-        code = event.get("step")
-        at = event.get("at")
-        if code is None or at is None:
-            continue
-        if code not in times or at < times[code]:
+        code = event["step"]
+        at = event["at"]
+        known = times.get(code)
+        if known is None or at < known:
             times[code] = at
     return times
 

@@ -1,6 +1,14 @@
 """Records of service from every channel, their step timings, and their deviations from the
 standard in force at their time. Interactions are the largest table: on PostgreSQL it is meant
-to be range-partitioned by month (DESIGN, scale path); reads go through indexed columns."""
+to be range-partitioned by month (DESIGN, scale path); reads go through indexed columns.
+
+The references of an interaction (and of a deviation to its interaction) are not database
+foreign keys (``db_constraint=False``): checking them cost PostgreSQL about 25 µs a row on
+ingest, more than writing the row (bench/_quality_ingest.py). They stay sound because only
+``interactions.services`` writes these tables, from ids it has just read in the same
+transaction, and the rows referred to are never deleted (staff leave, departments close,
+standard versions are permanent); ``on_delete`` is still enforced by Django, so deleting a
+referenced row through the ORM is refused (PROTECT) or cascades as declared."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +21,7 @@ class Interaction(models.Model):
     external_system = models.CharField(_("source system"), max_length=50, blank=True)
     external_id = models.CharField(_("external id"), max_length=100)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    # Indexed by (staff, started_at) and (department, started_at) below.
     staff = models.ForeignKey(
         "org.Staff",
         verbose_name=_("staff"),
@@ -20,13 +29,24 @@ class Interaction(models.Model):
         null=True,
         blank=True,
         related_name="interactions",
+        db_constraint=False,
+        db_index=False,
     )
     # The staff member's department at the time, so a later move does not rewrite history.
     department = models.ForeignKey(
-        "org.Department", verbose_name=_("department"), on_delete=models.PROTECT
+        "org.Department",
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        db_index=False,
     )
     customer = models.ForeignKey(
-        "org.Customer", verbose_name=_("customer"), on_delete=models.SET_NULL, null=True, blank=True
+        "org.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_constraint=False,
     )
     business_type = models.ForeignKey(
         "org.BusinessType",
@@ -34,6 +54,7 @@ class Interaction(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_constraint=False,
     )
     started_at = models.DateTimeField(_("started"))
     wait_seconds = models.PositiveIntegerField(_("waiting time (s)"), null=True, blank=True)
@@ -44,7 +65,11 @@ class Interaction(models.Model):
     notes = models.TextField(_("notes or transcript"), blank=True)
     # The standard version it was judged by, and how many deviations it had (denormalised).
     standard_version = models.ForeignKey(
-        "standards.StandardVersion", on_delete=models.PROTECT, null=True, blank=True
+        "standards.StandardVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_constraint=False,
     )
     deviation_count = models.PositiveSmallIntegerField(_("deviations"), default=0)
 
@@ -69,7 +94,7 @@ class Interaction(models.Model):
 
 class Deviation(models.Model):
     interaction = models.ForeignKey(
-        Interaction, on_delete=models.CASCADE, related_name="deviations"
+        Interaction, on_delete=models.CASCADE, related_name="deviations", db_constraint=False
     )
     kind = models.CharField(_("kind"), max_length=30, choices=DeviationKind.choices)
     step_code = models.CharField(_("step"), max_length=50, blank=True)
