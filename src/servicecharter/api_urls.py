@@ -14,6 +14,7 @@ from servicecharter.accounts.tokens import api_auth
 from servicecharter.cases.api import router as cases_router
 from servicecharter.interactions.api import router as interactions_router
 from servicecharter.org.api import router as org_router
+from servicecharter.quality.api import router as quality_router
 
 api = NinjaAPI(
     title="Service Charter API",
@@ -32,5 +33,6 @@ api.add_router("/", me_router)
 api.add_router("/", org_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/interactions/", interactions_router)
+api.add_router("/quality/", quality_router)
 
 urlpatterns = [path("", api.urls)]

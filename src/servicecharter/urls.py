@@ -17,4 +17,5 @@ urlpatterns = [
     path("api/", include("servicecharter.api_urls")),
     path("standards/", include("servicecharter.standards.urls")),
     path("interactions/", include("servicecharter.interactions.urls")),
+    path("quality/", include("servicecharter.quality.urls")),
 ]

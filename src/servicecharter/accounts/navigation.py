@@ -39,6 +39,10 @@ MENU: list[NavItem] = [
     NavItem(_("Standards"), "standards:library", None),
     NavItem(_("Interactions"), "interactions:list", perms.VIEW_INTERACTIONS),
     NavItem(_("Case rules"), "cases:rules", perms.MANAGE_CASE_RULES),
+    NavItem(_("Quality workspace"), "quality:workspace", perms.EVALUATE),
+    NavItem(_("My quality"), "quality:mine", None),
+    NavItem(_("Team quality"), "quality:team", perms.VIEW_QUALITY),
+    NavItem(_("Scorecards"), "quality:scorecards", perms.MANAGE_QUALITY),
 ]
 
 

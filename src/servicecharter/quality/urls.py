@@ -1,5 +1,13 @@
 """Quality pages (namespace ``quality``): each views module keeps its own ``urlpatterns``."""
 
+from servicecharter.quality.views import mine, scorecards, scoring, team, workspace
+
 app_name = "quality"
 
-urlpatterns: list = []
+urlpatterns = [
+    *workspace.urlpatterns,
+    *scoring.urlpatterns,
+    *scorecards.urlpatterns,
+    *mine.urlpatterns,
+    *team.urlpatterns,
+]
