@@ -18,4 +18,6 @@ urlpatterns = [
     path("standards/", include("servicecharter.standards.urls")),
     path("interactions/", include("servicecharter.interactions.urls")),
     path("quality/", include("servicecharter.quality.urls")),
+    path("surveys/", include("servicecharter.surveys.urls")),
+    path("survey/", include("servicecharter.surveys.public_urls")),
 ]

@@ -43,6 +43,8 @@ MENU: list[NavItem] = [
     NavItem(_("My quality"), "quality:mine", None),
     NavItem(_("Team quality"), "quality:team", perms.VIEW_QUALITY),
     NavItem(_("Scorecards"), "quality:scorecards", perms.MANAGE_QUALITY),
+    NavItem(_("Survey results"), "surveys:results", perms.VIEW_SURVEYS),
+    NavItem(_("Survey rules"), "surveys:rules", perms.MANAGE_SURVEYS),
 ]
 
 

@@ -54,6 +54,7 @@ class TokenScope(models.TextChoices):
     INTERACTIONS_WRITE = "interactions:write", gettext_lazy("Send interactions in bulk")
     QUALITY_READ = "quality:read", gettext_lazy("Read evaluations and scorecards")
     QUALITY_WRITE = "quality:write", gettext_lazy("Score and decide evaluations, or answer my own")
+    SURVEYS_READ = "surveys:read", gettext_lazy("Read survey responses and results")
 
 
 TOKEN_MARK = "sct"

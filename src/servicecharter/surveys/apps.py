@@ -6,3 +6,14 @@ class SurveysConfig(AppConfig):
     name = "servicecharter.surveys"
     label = "surveys"
     verbose_name = _("Satisfaction surveys")
+
+    def ready(self) -> None:
+        # Subscribers and periodic jobs register themselves on import.
+        from servicecharter.quality.views.mine import register_my_quality_panel
+        from servicecharter.surveys import subscribers  # noqa: F401
+        from servicecharter.surveys.selectors import survey_feedback_panel
+
+        # "Survey feedback about me" on the employee's "my quality" page.
+        register_my_quality_panel(
+            "surveys", "surveys/_my_quality_panel.html", survey_feedback_panel
+        )

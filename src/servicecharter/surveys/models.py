@@ -25,6 +25,7 @@ class SurveyRule(TimeStamped):
     ask_csat = models.BooleanField(_("ask CSAT"), default=True)
     ask_nps = models.BooleanField(_("ask NPS"), default=True)
     ask_effort = models.BooleanField(_("ask effort"), default=False)
+    ask_comment = models.BooleanField(_("ask for comments"), default=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -61,7 +62,26 @@ class Invitation(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["customer", "created_at"], name="invitation_fatigue")]
+        indexes = [
+            models.Index(fields=["customer", "created_at"], name="invitation_fatigue"),
+            # The hourly expiry sweep reads only the invitations still open.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(state__in=[InvitationState.QUEUED, InvitationState.SENT]),
+                name="invitation_open_expiry",
+            ),
+        ]
+        constraints = [
+            # One survey per interaction and per case, however often dispatch looks at them.
+            models.UniqueConstraint(
+                fields=["interaction"],
+                condition=Q(interaction__isnull=False),
+                name="invitation_once_per_interaction",
+            ),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(case__isnull=False), name="invitation_once_per_case"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.pk} {self.state}"
@@ -126,7 +146,10 @@ class DailyRollup(models.Model):
                 fields=["day", "department", "staff_key", "channel"], name="survey_rollup_once"
             )
         ]
-        indexes = [models.Index(fields=["department", "day"], name="rollup_dept_day")]
+        indexes = [
+            models.Index(fields=["department", "day"], name="rollup_dept_day"),
+            models.Index(fields=["staff_key", "day"], name="rollup_staff_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.department_id} {self.staff_key} {self.channel}"
@@ -146,10 +169,19 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the worker may try (again): now for a new message, later after a failure.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     invitation = models.ForeignKey(Invitation, on_delete=models.SET_NULL, null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["state", "created_at"], name="outbox_pending")]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="outbox_pending"),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state=OutboxState.PENDING),
+                name="outbox_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.to} {self.state}"

@@ -1,0 +1,5 @@
+from servicecharter.surveys.views import results, rules
+
+app_name = "surveys"
+
+urlpatterns = [*results.urlpatterns, *rules.urlpatterns]
