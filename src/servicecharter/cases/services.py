@@ -686,6 +686,13 @@ def case_close(*, actor, case: Case, note: str = "") -> Case:
     return case
 
 
+def _profile_restarts(case: Case) -> bool:
+    """Whether new facts restart a clock of the case's profile (CN profiles: yes; the UK and
+    US ones: no, and a reopened case there keeps its stopped clocks)."""
+    profile = resolve_profile(case.profile_key)
+    return any(clock.restarts_on_new_facts for clock in profile.clocks)
+
+
 @transaction.atomic
 def case_reopen(*, actor, case: Case, reason: str, by_customer: bool = False) -> Case:
     """Reopen after the customer rejected the response or came back. The case gets a new
@@ -693,13 +700,17 @@ def case_reopen(*, actor, case: Case, reason: str, by_customer: bool = False) ->
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the case is reopened.")})
     case = _locked(case)
+    if case.outcome in (Outcome.WITHDRAWN, Outcome.MERGED):
+        raise workflow.TransitionRefused(
+            _("A withdrawn or merged case cannot be reopened: record a new case instead.")
+        )
     now = timezone.now()
     before = _move(case, "reopen", actor=actor, now=now, note=reason, by_customer=by_customer)
     case.closed_at = None
     case.outcome = ""
     case.breached_at = None
     fields = ["state", "closed_at", "outcome", "breached_at", "updated_at"]
-    if case.kind == CaseKind.COMPLAINT:
+    if case.kind == CaseKind.COMPLAINT and _profile_restarts(case):
         fields += _add_clock_event(case, ClockEvent.new_facts(now), now)
     case.save(update_fields=sorted(set(fields)))
     emit("case.reopened", _case_payload(case, from_state=before, by_customer=by_customer))
@@ -714,7 +725,10 @@ def case_withdraw(*, actor, case: Case, note: str = "") -> Case:
     case.outcome = Outcome.WITHDRAWN
     case.closed_at = now
     fields = ["state", "outcome", "closed_at", "updated_at"]
-    if case.kind == CaseKind.COMPLAINT and case.responded_at is None:
+    # Any clock still running stops, also after a response when the case was reopened.
+    if case.kind == CaseKind.COMPLAINT and any(
+        status.stopped_at is None for status in case_clocks(case, as_of=now)
+    ):
         fields += _add_clock_event(case, ClockEvent.withdrawal(now), now)
     case.save(update_fields=sorted(set(fields)))
     return case
@@ -821,6 +835,11 @@ def case_new_facts(*, actor, case: Case, note: str) -> Case:
     _require_complaint_open(case)
     now = timezone.now()
     fields = _add_clock_event(case, ClockEvent.new_facts(now), now)
+    if case.breached_at is not None:
+        # The restarted clock is a new deadline: the sweep must watch it again (the earlier
+        # breach stays in the timeline and its event stays sent).
+        case.breached_at = None
+        fields.append("breached_at")
     case.save(update_fields=[*fields, "updated_at"])
     _timeline(case, TimelineKind.NEW_FACTS, actor=actor, at=now, note=note)
     audit_record(action="case.new_facts", obj=case, changes={})
