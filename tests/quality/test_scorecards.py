@@ -216,3 +216,28 @@ def test_drafts_are_hidden_from_those_who_cannot_edit_them(auditor, bj_superviso
     with pytest.raises(Http404):
         selectors.scorecard_version_get(user=bj_supervisor, pk=draft.pk)
     assert selectors.scorecard_version_get(user=auditor, pk=draft.pk) == draft
+
+
+def test_the_demo_scorecards_are_bilingual_in_use_and_have_critical_items(db):
+    from servicecharter.demo.quality import quality_seed
+    from servicecharter.demo.services import institution_seed
+
+    institution_seed(seed=3, customers=0)
+    summary = quality_seed(seed=3)
+
+    assert (summary.scorecards, summary.evaluations) == (2, 0)
+    versions = ScorecardVersion.objects.select_related("scorecard")
+    assert {(v.scorecard.code, v.state) for v in versions} == {
+        ("PHONE", ScorecardState.ACTIVE),
+        ("COUNTER", ScorecardState.ACTIVE),
+    }
+    assert not Criterion.objects.filter(text_zh="").exists()
+    critical = set(Criterion.objects.filter(critical=True).values_list("code", "scale"))
+    assert critical == {
+        ("verify_identity", Scale.YES_NO),
+        ("verify_identity_document", Scale.YES_NO),
+        ("risk_disclosure", Scale.YES_NO),
+    }
+    assert Criterion.objects.get(code="risk_disclosure").text_zh.startswith("进行风险揭示")
+    for version in versions:
+        selectors.version_scorecard(selectors.scorecard_version_with_criteria(version.pk))

@@ -26,6 +26,7 @@ from servicecharter.demo import customers as customer_data
 from servicecharter.demo import institution
 from servicecharter.demo.cases import cases_seed
 from servicecharter.demo.interactions import interactions_seed
+from servicecharter.demo.quality import quality_seed
 from servicecharter.demo.standards import standards_seed
 from servicecharter.org import services as org_services
 from servicecharter.org.models import Customer, Department, Staff
@@ -49,6 +50,7 @@ class SeedSummary:
     cases: object = None  # demo.cases.CasesSummary when the demo cases were loaded
     standards: object = None  # demo.standards.StandardsSummary
     interactions: object = None  # demo.interactions.InteractionsSummary when loaded
+    quality: object = None  # demo.quality.QualitySummary, with the interactions
 
 
 def institution_exists() -> Department | None:
@@ -219,4 +221,5 @@ def _seed(
     if with_interactions:
         summary.standards = standards_seed()
         summary.interactions = interactions_seed(seed=seed)
+        summary.quality = quality_seed(seed=seed)
     return summary
