@@ -404,3 +404,16 @@ def test_the_cfpb_tree_is_searched_with_issues_under_their_products(client, bj_a
     assert "credit_reporting" in products and "debt_collection" not in products
     issues = [child.name_en for node in tree["nodes"] for child in node["children"]]
     assert set(issues) == {"Incorrect information on your report"}
+
+
+def test_a_shipped_letter_renders_for_a_real_case_in_its_language(new_case, bj_agent):
+    case = new_case(language="zh-hans", contact_name="李雷")
+    case.outcome, case.redress_amount = "upheld", 200
+    (letter,) = rules_services.response_templates_for(outcome="upheld", language="zh-hans")
+    text = rules_services.letter_render(
+        letter.body, rules_services.letter_values(case, case.language)
+    )
+    assert text.startswith("尊敬的李雷：")
+    assert case.reference in text and "¥200.00" in text and "{" not in text
+    english = rules_services.response_templates_for(outcome="answered", language="en")
+    assert [letter.outcome for letter in english] == ["answered"]

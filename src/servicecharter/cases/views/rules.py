@@ -219,7 +219,7 @@ def clock_rows(profile) -> list[dict]:
                 {
                     "label": extension.label,
                     "length": extension.length,
-                    "approver": Approver(extension.approver).label,
+                    "approver": Approver(extension.approver).label if extension.approver else "",
                 }
                 for extension in clock.extensions
             ],
