@@ -9,9 +9,12 @@
   ≥ 100/s on PostgreSQL. On SQLite 20 writers, and the target is no "database is locked"
   error at all (counted in the answers and in the server's log).
 
-The clients are threads using the standard library's HTTP client, one connection per request
-(gunicorn's sync workers close it after each answer anyway). Run alone, the part builds the demo
-institution and a few thousand cases in the Beijing branch first.
+The clients are threads in this process speaking HTTP over plain sockets, one connection per
+request (gunicorn's sync workers close it after each answer anyway), with the demo Beijing
+supervisor's API token. Beside each figure stands the CPU one request cost gunicorn's processes
+and the clients: with server, clients and database on one machine, that and the number of CPUs
+bound what any run can reach. Run alone, the part builds the demo institution and a few
+thousand cases in the Beijing branch first.
 """
 
 import json
@@ -48,7 +51,7 @@ TARGET_READS_PER_SECOND = 300
 TARGET_P95_MS = 50
 TARGET_CREATIONS_PER_SECOND = 100
 PHASE_SECONDS = 20  # each phase at scale 1; at least 5 s
-OWN_CASES = 3_000  # made when the part runs alone (at scale 1; at least 500)
+OWN_CASES = 3_000  # made when the part runs alone
 SERVER_START_SECONDS = 60
 QUIET_MAIL = "django.core.mail.backends.locmem.EmailBackend"
 
@@ -69,6 +72,8 @@ class Tally:
     statuses: dict[int, int] = field(default_factory=dict)
     locked: int = 0
     elapsed: float = 0.0
+    server_cpu: float | None = None  # seconds used by gunicorn's processes (not the database)
+    client_cpu: float = 0.0  # seconds used by this process: the clients
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, status: int, elapsed_ms: float, body: bytes) -> None:
@@ -96,7 +101,7 @@ def run(*, stdout, scale: float, state: dict) -> list[Result]:
     seconds = max(5, int(PHASE_SECONDS * min(scale, 1)))
     token = set_actor(Actor(label="charter bench"))
     try:
-        supervisor, queue = _prepare(stdout, scale)
+        supervisor, queue = _prepare(stdout)
         with override_settings(EMAIL_BACKEND=QUIET_MAIL):  # the owner's notice, not for the log
             secret = token_create(
                 actor=supervisor,
@@ -115,21 +120,21 @@ def run(*, stdout, scale: float, state: dict) -> list[Result]:
             cursor.execute("ANALYZE")  # as autovacuum would after the loads before
     connection.close()  # the server processes do the work from here on
     writers = SQLITE_WRITERS if connection.vendor == "sqlite" else CLIENTS
-    with _server(stdout) as (port, workers, log_path):
+    with _server(stdout) as server:
         stdout.write(f"(4) {CLIENTS} clients reading {len(ids):,} cases for {seconds} s…")
-        flat_out = _drive(port, secret, seconds, CLIENTS, _reader(ids))
+        flat_out = _drive(server, secret, seconds, CLIENTS, _reader(ids))
         stdout.write(f"    … and offering {TARGET_READS_PER_SECOND} reads/s for {seconds} s…")
         paced = _drive(
-            port, secret, seconds, CLIENTS, _reader(ids), per_second=TARGET_READS_PER_SECOND
+            server, secret, seconds, CLIENTS, _reader(ids), per_second=TARGET_READS_PER_SECOND
         )
         stdout.write(f"    {writers} clients creating cases for {seconds} s…")
-        created = _drive(port, secret, seconds, writers, _creator(queue.pk))
-        locked_in_log = log_path.read_text(errors="replace").count("database is locked")
+        created = _drive(server, secret, seconds, writers, _creator(queue.pk))
+        locked_in_log = server.log_path.read_text(errors="replace").count("database is locked")
     if not (flat_out.errors or paced.errors or created.errors or locked_in_log):
-        log_path.unlink()  # kept only when it has something to explain
+        server.log_path.unlink()  # kept only when it has something to explain
     else:
-        stdout.write(f"    the server's log: {log_path}")
-    results = _results(flat_out, paced, created, seconds, writers, workers, locked_in_log)
+        stdout.write(f"    the server's log: {server.log_path}")
+    results = _results(flat_out, paced, created, writers, server.workers, locked_in_log)
     state.setdefault("results", []).extend(results)
     _print_table(stdout, results)
     return results
@@ -138,23 +143,22 @@ def run(*, stdout, scale: float, state: dict) -> list[Result]:
 # Data ---------------------------------------------------------------------------------------
 
 
-def _prepare(stdout, scale: float) -> tuple[User, Department]:
-    """The demo supervisor (Beijing branch) and a team queue of theirs, with cases to read."""
+def _prepare(stdout) -> tuple[User, Department]:
+    """The demo supervisor (Beijing branch) and their branch's queue, with cases to read."""
     if not Department.objects.exists():
         stdout.write("(4) building the demo institution…")
         institution_seed(seed=1, customers=0)
     supervisor = User.objects.get(username="supervisor")
     queue = Department.objects.filter(code="BJ").get()
-    wanted = max(500, int(OWN_CASES * min(scale * 100, 1)))
-    have = case_list_for_user(user=supervisor)[:wanted].count()
-    if have < wanted:
-        stdout.write(f"(4) recording {wanted - have:,} cases in the Beijing branch…")
-        _make_cases(supervisor, wanted - have)
+    have = case_list_for_user(user=supervisor)[:OWN_CASES].count()
+    if have < OWN_CASES:
+        stdout.write(f"(4) recording {OWN_CASES - have:,} cases in the Beijing branch…")
+        _make_cases(supervisor, OWN_CASES - have)
     return supervisor, queue
 
 
 def _make_cases(supervisor: User, count: int) -> None:
-    """Cases with some history, as a handler leaves them: acknowledged, noted, answered."""
+    """Cases with some history: two in three acknowledged, with an internal note."""
     rng = random.Random("bench:cases-api")
     teams = list(Department.objects.filter(code__startswith="BJ-"))
     kinds = [CaseKind.COMPLAINT] * 6 + [CaseKind.ENQUIRY, CaseKind.SUGGESTION, CaseKind.PRAISE]
@@ -209,25 +213,50 @@ def _server(stdout):
     argv = [sys.executable, "-m", "servicecharter.cli", "serve", "--port", str(port)]
     argv += ["--workers", str(workers)]
     with log_path.open("wb") as log:
-        server = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_until_serving(port, server)
+            _wait_until_serving(port, process)
             stdout.write(f"    `charter serve` on port {port}, {workers} gunicorn workers")
-            yield port, workers, log_path
+            yield Server(port, workers, log_path, process.pid)
         finally:
-            server.terminate()
+            process.terminate()
             try:
-                server.wait(timeout=30)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+                process.kill()
+                process.wait()
 
 
-def _wait_until_serving(port: int, server: subprocess.Popen) -> None:
+@dataclass(frozen=True)
+class Server:
+    port: int
+    workers: int
+    log_path: Path
+    pid: int  # gunicorn's master (`charter serve` becomes it)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far by the master and its workers (Linux /proc; else None)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        try:
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    fields = stat.read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue  # the process ended meanwhile
+                pid, ppid = int(stat.parent.name), int(fields[1])
+                if self.pid in (pid, ppid):
+                    total += int(fields[11]) + int(fields[12])  # utime + stime
+        except OSError:
+            return None
+        return total / tick
+
+
+def _wait_until_serving(port: int, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"charter serve stopped (exit {server.returncode}); see its log")
+        if process.poll() is not None:
+            raise RuntimeError(f"charter serve stopped (exit {process.returncode}); see its log")
         try:
             status, _body = _call(port, "GET", "/healthz", "")
             if status == 200:
@@ -290,7 +319,7 @@ def _creator(queue_id: int):
     return request
 
 
-def _drive(port, token, seconds, clients, make_request, *, per_second: float | None = None):
+def _drive(server, token, seconds, clients, make_request, *, per_second: float | None = None):
     """``clients`` threads for ``seconds``: flat out, or together ``per_second`` requests a
     second, each timed from when it was due (so queueing in the server counts)."""
     tally = Tally()
@@ -314,46 +343,62 @@ def _drive(port, token, seconds, clients, make_request, *, per_second: float | N
                 return  # the window is over; requests not sent by then count as not served
             method, path, body = make_request(rng, number, sent)
             try:
-                status, answer = _call(port, method, path, token, body)
+                status, answer = _call(server.port, method, path, token, body)
             except OSError as exc:
                 status, answer = 599, str(exc).encode()
             tally.record(status, (time.perf_counter() - started) * 1000, answer)
             sent += 1
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    cpu_before, client_before = server.cpu_seconds(), time.process_time()
     began = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     tally.elapsed = time.perf_counter() - began
+    cpu_after = server.cpu_seconds()
+    tally.client_cpu = time.process_time() - client_before
+    if cpu_before is not None and cpu_after is not None:
+        tally.server_cpu = cpu_after - cpu_before
     return tally
 
 
 # Figures ------------------------------------------------------------------------------------
 
 
-def _results(flat_out, paced, created, seconds, writers, workers, locked_in_log) -> list[Result]:
+def _rate(tally: Tally) -> float:
+    return tally.ok / tally.elapsed if tally.elapsed else 0.0
+
+
+def _details(tally: Tally) -> str:
+    """Statuses seen, and the CPU each answer cost the server and the clients: with both on one
+    machine, these decide how many answers its CPUs can give."""
+    statuses = ", ".join(f"{n:,}×{status}" for status, n in sorted(tally.statuses.items()))
+    if not tally.latencies_ms:
+        return statuses
+    count = len(tally.latencies_ms)
+    cpu = f"clients {tally.client_cpu * 1000 / count:.1f} ms"
+    if tally.server_cpu is not None:
+        cpu = f"server {tally.server_cpu * 1000 / count:.1f} ms, {cpu}"
+    return f"{statuses}; CPU per request: {cpu}"
+
+
+def _results(flat_out, paced, created, writers, workers, locked_in_log) -> list[Result]:
     on_postgres = connection.vendor == "postgresql"
-    read_rate = flat_out.ok / flat_out.elapsed
-    paced_rate = paced.ok / paced.elapsed
-    create_rate = created.ok / created.elapsed
-
-    def statuses(tally: Tally) -> str:
-        return ", ".join(f"{count:,}×{status}" for status, count in sorted(tally.statuses.items()))
-
+    read_rate, paced_rate, create_rate = _rate(flat_out), _rate(paced), _rate(created)
     results = [
         Result(
             f"case reads, {CLIENTS} clients flat out ({workers} workers)",
             f"{read_rate:,.0f} reads/s (p50 {flat_out.p(50):.0f} ms, p95 {flat_out.p(95):.0f} ms;"
-            f" {statuses(flat_out)})",
+            f" {_details(flat_out)})",
             f"≥ {TARGET_READS_PER_SECOND} reads/s on PostgreSQL",
             read_rate >= TARGET_READS_PER_SECOND and not flat_out.errors if on_postgres else None,
         ),
         Result(
             f"case reads offered at {TARGET_READS_PER_SECOND}/s by {CLIENTS} clients",
             f"p95 {paced.p(95):.0f} ms, p50 {paced.p(50):.0f} ms at {paced_rate:,.0f} reads/s"
-            f" ({statuses(paced)})",
+            f" ({_details(paced)})",
             f"p95 < {TARGET_P95_MS} ms on PostgreSQL",
             paced.p(95) < TARGET_P95_MS
             and paced_rate >= 0.95 * TARGET_READS_PER_SECOND
@@ -362,23 +407,23 @@ def _results(flat_out, paced, created, seconds, writers, workers, locked_in_log)
             else None,
         ),
     ]
-    locked = created.locked + locked_in_log
     if on_postgres:
         results.append(
             Result(
                 f"case creations, {writers} clients",
-                f"{create_rate:,.0f} creations/s (p95 {created.p(95):.0f} ms; {statuses(created)})",
+                f"{create_rate:,.0f} creations/s (p95 {created.p(95):.0f} ms; {_details(created)})",
                 f"≥ {TARGET_CREATIONS_PER_SECOND} creations/s",
                 create_rate >= TARGET_CREATIONS_PER_SECOND and not created.errors,
             )
         )
     else:
+        locked = created.locked + locked_in_log
         results.append(
             Result(
                 f"case creations on SQLite, {writers} concurrent writers",
                 f"{locked} “database is locked”, {created.errors} failed of"
                 f" {len(created.latencies_ms):,} ({create_rate:,.0f} creations/s,"
-                f" p95 {created.p(95):.0f} ms)",
+                f" p95 {created.p(95):.0f} ms; {_details(created)})",
                 "no “database is locked”",
                 locked == 0 and not created.errors,
             )
