@@ -5,7 +5,9 @@ The institution is the demo's (``institution_seed``) with its standards and serv
 (``demo.standards``) and 5,000 more agents in its teams (the sampling part needs that many).
 The rows are what a channel system sends (employee number, business type code, start, wait,
 handling time, outcome, step events), made from a few thousand shapes drawn like the demo's
-interactions (so about a third carry a deviation), each with its own agent, time and wait.
+interactions (so about a third carry a deviation), each with its own agent, time and wait. They
+come in the order they happened, within ten minutes, as systems send interactions when they end
+(the indexes on the time then grow at their end, as they do in production).
 
 Each run goes through the path the API and the CSV import take, 5,000 rows a batch:
 ``ingest.Resolver`` (codes to ids, the caller's scope) and ``interaction_ingest_many``
@@ -235,7 +237,10 @@ def batches(count: int, pools, shapes, start: datetime, end: datetime, *, first:
                 "employee_number": agents[(index * 104_729) % len(agents)] if served else "",
                 "department": "" if served else "BJ-TEL",
                 "business_type": shape["business_type"],
-                "started_at": start + timedelta(seconds=(index * 2_654_435_761) % span),
+                # In the order they happened, give or take ten minutes: channel systems send
+                # interactions as they end (or a month's export sorted by time).
+                "started_at": start
+                + timedelta(seconds=min(span - 1, index * span // count + (index * 7_919) % 600)),
                 "wait_seconds": shape["waits"][index % 7],
                 "handle_seconds": shape["handle_seconds"],
                 "outcome": shape["outcome"],
