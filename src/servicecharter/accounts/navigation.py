@@ -45,6 +45,8 @@ MENU: list[NavItem] = [
     NavItem(_("Scorecards"), "quality:scorecards", perms.MANAGE_QUALITY),
     NavItem(_("Survey results"), "surveys:results", perms.VIEW_SURVEYS),
     NavItem(_("Survey rules"), "surveys:rules", perms.MANAGE_SURVEYS),
+    NavItem(_("Sampling plans"), "quality:sampling_list", perms.MANAGE_QUALITY),
+    NavItem(_("Calibration"), "quality:calibration_list", perms.EVALUATE),
 ]
 
 

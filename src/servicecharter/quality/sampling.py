@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,7 +59,6 @@ from servicecharter.org.models import Department
 from servicecharter.quality import stats
 from servicecharter.quality.choices import EvaluationState, SampleReason, ScorecardState
 from servicecharter.quality.models import Evaluation, SamplingPlan, ScorecardVersion
-from servicecharter.quality.services import EvaluationPick, evaluation_assign_many
 from servicecharter.surveys.models import Response
 
 COMPLAINT_WINDOW = timedelta(days=7)
@@ -111,7 +110,7 @@ def _check_method(per_agent: int | None, shares: Mapping[str, float]) -> dict:
     return {}
 
 
-def _normal_targets(targeted: Mapping[str, int | None] | Iterable[str] | None) -> dict:
+def normal_targets(targeted: Mapping[str, int | None] | Iterable[str] | None) -> dict:
     """{reason: how many per agent, None for all}; a plain list of reasons means all of each."""
     if not targeted:
         return {}
@@ -179,7 +178,7 @@ def sampling_plan_create(
     them). Without a seed one is drawn at random; either way it is recorded."""
     _require_manager(actor, department)
     shares = dict(share_per_channel or {})
-    targets = _normal_targets(targeted)
+    targets = normal_targets(targeted)
     auditors = sorted(set(auditors), key=lambda user: user.pk)
     errors = {
         **_check_period(period_start, period_end),
@@ -253,19 +252,13 @@ def sampling_plan_draw(*, actor, plan: SamplingPlan) -> Draw:
             _("This plan was drawn on %(when)s; a plan is drawn only once.")
             % {"when": timezone.localtime(plan.drawn_at).strftime("%Y-%m-%d %H:%M")}
         )
+    # Grants may have changed since the plan was made: every auditor must still evaluate here.
+    errors = _check_auditors(list(plan.auditors.all()), plan.department)
+    if errors:
+        raise ValidationError(errors)
     drawn_at = timezone.now()
     draw = _compute(plan, as_of=drawn_at)
-    # The evaluation module's bulk assignment: it checks each pick against the scopes of the
-    # actor and the auditors and writes them in bulk with one audit row.
-    evaluation_assign_many(
-        actor=actor,
-        scorecard_version=plan.scorecard_version,
-        picks=[
-            EvaluationPick(pick.interaction_id, pick.auditor, pick.reason)
-            for pick in draw.sample.picks
-        ],
-        plan=plan,
-    )
+    _insert_evaluations(plan, draw.sample.picks, drawn_at)
     plan.drawn_at = drawn_at
     plan.save(update_fields=["drawn_at", "updated_at"])
     audit_record(
@@ -301,7 +294,7 @@ def sampling_plan_preview(*, plan: SamplingPlan) -> Draw:
 def _compute(plan: SamplingPlan, *, as_of: datetime) -> Draw:
     """The draw of ``plan`` over the data as it stood at ``as_of``: a pure function of the plan,
     its seed and the data, so the check can run it again."""
-    targets = _normal_targets(plan.targeted)
+    targets = normal_targets(plan.targeted)
     population, thresholds = plan_population(plan, as_of=as_of, targets=targets.keys())
     auditor_keys = _auditor_keys(plan)
     shares = plan.share_per_channel or None
@@ -324,6 +317,71 @@ def _compute(plan: SamplingPlan, *, as_of: datetime) -> Draw:
         sample.strata,
     )
     return Draw(plan, sample, len(population), thresholds)
+
+
+# The picks are valid by construction (the population lies in the plan's department, where the
+# actor manages and every auditor evaluates; nobody gets their own interactions; those already
+# evaluated on the scorecard were left out), so they are written as plain rows: COPY on
+# PostgreSQL, one executemany elsewhere. Building 60,000 model instances would take longer
+# than the rest of the draw.
+EVALUATION_COLUMNS = (
+    "interaction_id",
+    "plan_id",
+    "reason",
+    "scorecard_version_id",
+    "auditor_id",
+    "staff_id",
+    "department_id",
+    "state",
+    "auto_failed",
+    "created_at",
+    "updated_at",
+)
+LOOKUP_BATCH = 5_000  # ids per IN (...) list: well under SQLite's and PostgreSQL's limits
+
+
+def _insert_evaluations(plan: SamplingPlan, picks, now: datetime) -> None:
+    departments = _departments_of([pick.interaction_id for pick in picks])
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    assigned = EvaluationState.ASSIGNED.value
+    rows = [
+        (
+            pick.interaction_id,
+            plan.pk,
+            pick.reason,
+            plan.scorecard_version_id,
+            pick.auditor,
+            pick.agent_id,
+            departments[pick.interaction_id],
+            assigned,
+            False,
+            stamp,
+            stamp,
+        )
+        for pick in picks
+    ]
+    quote = connection.ops.quote_name
+    table = quote(Evaluation._meta.db_table)
+    columns = ", ".join(quote(column) for column in EVALUATION_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(EVALUATION_COLUMNS))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+
+
+def _departments_of(ids: list[int]) -> dict[int, int]:
+    """The department each picked interaction was recorded in (the department at the time)."""
+    departments: dict[int, int] = {}
+    for start in range(0, len(ids), LOOKUP_BATCH):
+        chunk = ids[start : start + LOOKUP_BATCH]
+        departments.update(
+            Interaction.objects.filter(pk__in=chunk).values_list("pk", "department_id")
+        )
+    return departments
 
 
 def _auditor_keys(plan: SamplingPlan) -> dict:
@@ -382,6 +440,7 @@ def complaint_interaction_ids(plan: SamplingPlan, *, as_of: datetime) -> set[int
             customer__cases__received_at__gte=F("started_at"),
             customer__cases__received_at__lt=F("started_at") + COMPLAINT_WINDOW,
         )
+        .order_by()
         .values_list("pk", flat=True)
         .distinct()
     )
@@ -393,6 +452,7 @@ def low_survey_interaction_ids(plan: SamplingPlan, *, as_of: datetime) -> set[in
     return set(
         Response.objects.filter(_in_plan(plan, "invitation__interaction__"))
         .filter(Q(csat__lte=LOW_CSAT) | Q(nps__lte=LOW_NPS), answered_at__lt=as_of)
+        .order_by()
         .values_list("invitation__interaction_id", flat=True)
     )
 
@@ -407,6 +467,7 @@ def evaluated_interaction_ids(plan: SamplingPlan, *, as_of: datetime) -> set[int
             created_at__lt=as_of,
         )
         .exclude(plan_id=plan.pk)
+        .order_by()
         .values_list("interaction_id", flat=True)
     )
 
@@ -426,77 +487,65 @@ def long_thresholds(handle_times: Mapping[str, list[int]]) -> dict[str, int]:
 def plan_population(
     plan: SamplingPlan, *, as_of: datetime, targets: Iterable[str] = ()
 ) -> tuple[list[stats.InteractionRow], dict[str, int]]:
-    """The rows ``stats.sample_plan`` draws from — (interaction id, staff id, channel, flags),
-    ordered by id — and the very-long threshold of each channel. One query for the
-    interactions, one for those already evaluated, and one for each targeted input that needs
-    the database (complaints, surveys); only the flags asked for are computed."""
+    """The rows ``stats.sample_plan`` draws from — (interaction id, staff id, channel, flags) —
+    and the very-long threshold of each channel. One query for the interactions, one for those
+    already evaluated, and one for each targeted input kept elsewhere (complaints, surveys,
+    abandoned calls); only the flags asked for are computed. Rows without a flag share one
+    empty set, so a million of them stay small."""
     targets = set(targets)
-    raw = list(
-        Interaction.objects.filter(_in_plan(plan))
-        .order_by()
-        .values_list("pk", "staff_id", "channel", "outcome", "handle_seconds")
-    )
-    evaluated = evaluated_interaction_ids(plan, as_of=as_of)
-    complaint = (
-        complaint_interaction_ids(plan, as_of=as_of) if SampleReason.COMPLAINT in targets else ()
-    )
-    low_survey = (
-        low_survey_interaction_ids(plan, as_of=as_of) if SampleReason.LOW_SURVEY in targets else ()
-    )
+    population = Interaction.objects.filter(_in_plan(plan)).order_by()
+    raw = list(population.values_list("pk", "staff_id", "channel", "handle_seconds"))
+    flagged: defaultdict[int, set[str]] = defaultdict(set)
+    if SampleReason.COMPLAINT in targets:
+        _flag(flagged, complaint_interaction_ids(plan, as_of=as_of), SampleReason.COMPLAINT)
+    if SampleReason.LOW_SURVEY in targets:
+        _flag(flagged, low_survey_interaction_ids(plan, as_of=as_of), SampleReason.LOW_SURVEY)
+    if SampleReason.ABANDONED in targets:
+        abandoned = population.filter(outcome=InteractionOutcome.ABANDONED)
+        _flag(flagged, abandoned.values_list("pk", flat=True), SampleReason.ABANDONED)
     thresholds: dict[str, int] = {}
     if SampleReason.LONG in targets:
-        handle_times: defaultdict[str, list[int]] = defaultdict(list)
-        for _pk, _staff, channel, _outcome, seconds in raw:
-            if seconds is not None:
-                handle_times[channel].append(seconds)
-        thresholds = long_thresholds(handle_times)
-    if evaluated:
-        # After the thresholds: "very long" compares with the whole channel's period.
-        raw = [row for row in raw if row[0] not in evaluated]
-    abandoned = SampleReason.ABANDONED in targets
-    return _rows(raw, complaint, low_survey, abandoned, thresholds), thresholds
+        # Before leaving anything out: "very long" compares with the channel's whole period.
+        thresholds = long_thresholds(_handle_times(raw))
+        _flag(flagged, _above(raw, thresholds), SampleReason.LONG)
+    evaluated = evaluated_interaction_ids(plan, as_of=as_of)
+    return _rows(raw, flagged, evaluated), thresholds
 
 
-def _rows(raw, complaint, low_survey, abandoned: bool, thresholds) -> list:
-    """Flags as shared frozensets (a handful of distinct sets for a million rows), channel
-    names shared too: the rows stay small."""
+def _flag(flagged: dict, ids: Iterable[int], reason: str) -> None:
+    for pk in ids:
+        flagged[pk].add(reason)
+
+
+def _handle_times(raw) -> dict[str, list[int]]:
+    times: defaultdict[str, list[int]] = defaultdict(list)
+    for _pk, _staff_id, channel, seconds in raw:
+        if seconds is not None:
+            times[channel].append(seconds)
+    return times
+
+
+def _above(raw, thresholds: Mapping[str, int]) -> list[int]:
+    return [
+        pk
+        for pk, _staff_id, channel, seconds in raw
+        if seconds is not None and seconds > thresholds[channel]
+    ]
+
+
+def _rows(raw, flagged: Mapping[int, set[str]], evaluated: set[int]) -> list:
+    """(id, staff id, channel, flags); the flags of a kind are one shared frozenset."""
+    shared: dict[frozenset[str], frozenset[str]] = {}
+    flags_of = {pk: shared.setdefault(frozenset(f), frozenset(f)) for pk, f in flagged.items()}
     none: frozenset[str] = frozenset()
-    flag_sets: dict[tuple, frozenset[str]] = {}
-    channels: dict[str, str] = {}
-    abandoned_outcome = InteractionOutcome.ABANDONED.value
-    no_limit = math.inf
-    rows = []
-    append = rows.append
-    for pk, staff_id, channel, outcome, seconds in raw:
-        channel = channels.setdefault(channel, channel)
-        key = (
-            pk in complaint,
-            pk in low_survey,
-            abandoned and outcome == abandoned_outcome,
-            seconds is not None and seconds > thresholds.get(channel, no_limit),
-        )
-        if any(key):
-            flags = flag_sets.get(key)
-            if flags is None:
-                flags = flag_sets[key] = frozenset(
-                    reason
-                    for reason, on in zip(
-                        (
-                            SampleReason.COMPLAINT.value,
-                            SampleReason.LOW_SURVEY.value,
-                            SampleReason.ABANDONED.value,
-                            SampleReason.LONG.value,
-                        ),
-                        key,
-                        strict=True,
-                    )
-                    if on
-                )
-        else:
-            flags = none
-        append((pk, staff_id, channel, flags))
-    rows.sort()
-    return rows
+    get = flags_of.get
+    if evaluated:
+        return [
+            (pk, staff_id, channel, get(pk, none))
+            for pk, staff_id, channel, _seconds in raw
+            if pk not in evaluated
+        ]
+    return [(pk, staff_id, channel, get(pk, none)) for pk, staff_id, channel, _seconds in raw]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -602,7 +651,7 @@ def sampling_plan_picks(plan: SamplingPlan, *, staff_id: int | None = None) -> Q
     return picks.order_by("staff__employee_number", "interaction__started_at", "pk")
 
 
-def auditor_candidates(department: Department | None = None) -> QuerySet:
+def auditor_candidates() -> QuerySet:
     """People who hold EVALUATE somewhere (the form lists them; the service checks each covers
     the plan's department)."""
     roles = perms.roles_with(perms.EVALUATE)

@@ -1,6 +1,14 @@
 """Quality pages (namespace ``quality``): each views module keeps its own ``urlpatterns``."""
 
-from servicecharter.quality.views import mine, scorecards, scoring, team, workspace
+from servicecharter.quality.views import (
+    calibration,
+    mine,
+    sampling,
+    scorecards,
+    scoring,
+    team,
+    workspace,
+)
 
 app_name = "quality"
 
@@ -10,4 +18,6 @@ urlpatterns = [
     *scorecards.urlpatterns,
     *mine.urlpatterns,
     *team.urlpatterns,
+    *sampling.urlpatterns,
+    *calibration.urlpatterns,
 ]
