@@ -20,12 +20,14 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from servicecharter.accounts.models import User
-from servicecharter.interactions.models import Interaction
+from servicecharter.interactions.choices import DeviationKind
+from servicecharter.interactions.models import Deviation, Interaction
 from servicecharter.org.choices import Channel
 from servicecharter.org.models import Department
 from servicecharter.quality import selectors, services
 from servicecharter.quality.choices import CriterionCategory, Scale
 from servicecharter.quality.models import ScorecardVersion
+from servicecharter.standards.models import StandardStep
 
 YES_NO, ONE_TO_FIVE = Scale.YES_NO, Scale.ONE_TO_FIVE
 ATT, ACC, COMP, PROC = (
@@ -194,16 +196,85 @@ def _create(spec: ScorecardSpec, auditor) -> ScorecardVersion:
     return services.scorecard_version_activate(actor=auditor, version=version)
 
 
-def _answers(spec: ScorecardSpec, rng: random.Random, care: float) -> dict:
-    """One evaluation's answers: a careful employee (care near 1) mostly meets each criterion;
-    a critical item is missed about once in 25 evaluations of an average employee."""
+# The steps of the standard that show whether a criterion was met: a missed step is a "no"; a
+# criterion whose steps the judging standard does not have (a risk disclosure on a deposit) is
+# not applicable. Other criteria are judged from the recording: drawn per employee.
+EVIDENCE = {
+    "greeting": ("greeting",),
+    "stand_and_greet": ("greeting",),
+    "verify_identity": ("verify_identity",),
+    "verify_identity_document": ("verify_identity",),
+    "fee_disclosure": ("fee_disclosure", "apr_disclosure", "deposit_insurance"),
+    "risk_disclosure": ("risk_disclosure",),
+    "dual_recording": ("dual_recording",),
+    "survey_invite": ("invite_rating",),
+}
+MISSED = (DeviationKind.MISSED_STEP, DeviationKind.MISSED_DISCLOSURE)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    steps: frozenset  # the step codes of the standard version that judged the interaction
+    done: frozenset  # the steps the interaction's events show done
+    missed: frozenset  # the mandatory steps it missed
+
+
+def _evidence(interaction_ids: list[int]) -> dict[int, Evidence]:
+    """What the interactions' deviations show: three queries for all of them."""
+    versions, done = {}, {}
+    for pk, version_id, events in Interaction.objects.filter(pk__in=interaction_ids).values_list(
+        "pk", "standard_version_id", "steps"
+    ):
+        versions[pk] = version_id
+        done[pk] = frozenset(event.get("step") for event in events or ())
+    steps: dict[int, set] = {}
+    for version_id, code in StandardStep.objects.filter(
+        version_id__in=set(versions.values())
+    ).values_list("version_id", "code"):
+        steps.setdefault(version_id, set()).add(code)
+    missed: dict[int, set] = {}
+    for pk, code in Deviation.objects.filter(
+        interaction_id__in=interaction_ids, kind__in=MISSED
+    ).values_list("interaction_id", "step_code"):
+        missed.setdefault(pk, set()).add(code)
+    return {
+        pk: Evidence(frozenset(steps.get(version, ())), done[pk], frozenset(missed.get(pk, ())))
+        for pk, version in versions.items()
+    }
+
+
+def _judged_by_steps(criterion: CriterionSpec, evidence: Evidence) -> int | str | None:
+    """0 (missed) or None (not applicable) from the steps, "done" when the events show the
+    step, or "recording" when the steps do not tell."""
+    codes = EVIDENCE.get(criterion.code)
+    if not codes or criterion.scale != YES_NO:
+        return "recording"
+    if evidence.missed.intersection(codes):
+        return 0
+    if evidence.done.intersection(codes):
+        return "done"
+    if evidence.steps.intersection(codes):
+        return None  # an optional step not needed this time (no account discussed)
+    return None if criterion.not_applicable else "recording"
+
+
+def _answers(spec: ScorecardSpec, rng: random.Random, care: float, evidence: Evidence) -> dict:
+    """One evaluation's answers: what the steps show, and for the rest a careful employee (care
+    near 1) mostly meets each criterion."""
     answers = {}
     for section in spec.sections:
         for criterion in section.criteria:
-            if rng.random() < criterion.not_applicable:
+            judged = _judged_by_steps(criterion, evidence)
+            if judged == "done":
+                # Done, as the events say; listening, the auditor now and then finds it was not
+                # done properly (an identity check that asked nothing that proves identity).
+                answers[criterion.code] = 0 if rng.random() < 0.04 / care else 1
+            elif judged != "recording":
+                answers[criterion.code] = judged
+            elif rng.random() < criterion.not_applicable:
                 answers[criterion.code] = None
             elif criterion.scale == YES_NO:
-                miss = (0.04 if criterion.critical else 0.12) / care
+                miss = (0.02 if criterion.critical else 0.12) / care
                 answers[criterion.code] = 0 if rng.random() < miss else 1
             else:
                 answers[criterion.code] = max(1, min(5, round(rng.gauss(3.2 + 1.3 * care, 0.8))))
@@ -258,8 +329,11 @@ def _evaluate(spec, version, auditor, seed: int, since, favoured, summary: Quali
     care = {staff_id: random.Random(f"{seed}:qa-care:{staff_id}").uniform(0.6, 1.4)
             for staff_id, _chosen in plan}  # fmt: skip
     to_score = assigned[: max(0, len(assigned) - LEFT_TO_SCORE)]
+    evidence = _evidence([evaluation.interaction_id for evaluation in to_score])
     for evaluation in to_score:
-        answers = _answers(spec, rng, care[evaluation.staff_id])
+        answers = _answers(
+            spec, rng, care[evaluation.staff_id], evidence[evaluation.interaction_id]
+        )
         scored = services.evaluation_submit(actor=auditor, evaluation=evaluation, answers=answers)
         summary.evaluations += 1
         summary.auto_failed += scored.auto_failed

@@ -127,7 +127,7 @@ class ScoringForm(forms.Form):
                 label=_("Comment"),
                 required=False,
                 max_length=2000,
-                widget=forms.Textarea(attrs={"rows": 1}),
+                widget=forms.Textarea(attrs={"rows": 1, "placeholder": _("Comment (optional)")}),
                 initial=None if initial is None else initial[1],
             )
 

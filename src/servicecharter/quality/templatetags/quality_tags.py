@@ -54,3 +54,14 @@ def rate_interval(interval) -> str:
     return (
         f"{as_percent(interval.estimate)} ({as_percent(interval.low)}–{as_percent(interval.high)})"
     )
+
+
+@register.filter
+def interval_range(interval, kind: str = "score") -> str:
+    """Only the interval: "75.1–89.7" (``kind`` "rate": "41%–93%"); its reason when there is
+    none (too few scores to estimate how much they vary)."""
+    if interval is None or interval.low is None:
+        return interval.reason if interval is not None else ""
+    if kind == "rate":
+        return f"{as_percent(interval.low)}–{as_percent(interval.high)}"
+    return f"{number(interval.low, 1)}–{number(interval.high, 1)}"

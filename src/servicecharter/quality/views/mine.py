@@ -19,6 +19,7 @@ The panels appear below the evaluations, in the order they were registered.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
@@ -79,6 +80,8 @@ def my_quality(request):
             "form": form,
             "staff": staff,
             "result": selectors.employee_result(staff=staff, since=since, until=until),
+            "since": since,
+            "until": until - timedelta(days=1) if until else None,
             "page": page,
             "disputes": disputes,
             "panels": _panels(request, staff, since, until),
