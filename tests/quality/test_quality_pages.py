@@ -523,3 +523,32 @@ def test_pages_render_in_chinese(client, auditor, url_name, scored, bj_staff):
     response = client.get(reverse(url_name), headers={"accept-language": "zh-hans"})
 
     assert response.status_code == 200
+
+
+def test_a_supervisor_reads_one_employee_of_the_team(
+    client, scored, bj_staff, sh_staff, bj_supervisor
+):
+    scored(bj_staff)
+    scored(bj_staff, IDENTITY_MISSED)
+    client.force_login(bj_supervisor)
+
+    response = client.get(reverse("quality:team_member", args=[bj_staff.pk]))
+
+    assert response.status_code == 200
+    assert (response.context["result"].count, response.context["result"].auto_fails) == (2, 1)
+    assert len(response.context["page"]) == 2
+    assert client.get(reverse("quality:team_member", args=[sh_staff.pk])).status_code == 404
+
+
+def test_one_employee_of_the_team_runs_a_fixed_number_of_queries(
+    client, scored, bj_staff, bj_supervisor
+):
+    scored(bj_staff)
+    client.force_login(bj_supervisor)
+    url = reverse("quality:team_member", args=[bj_staff.pk])
+    few = _queries(client, url)
+
+    for _ in range(5):
+        scored(bj_staff, IDENTITY_MISSED)
+
+    assert _queries(client, url) == few

@@ -381,15 +381,30 @@ def team_results(
     department: Department | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    staff: Staff | None = None,
 ) -> list[EmployeeResult]:
     """A result per employee judged in the departments where ``user`` holds VIEW_QUALITY
-    (narrowed to ``department``'s subtree), by employee name: two queries whatever the size."""
+    (narrowed to ``department``'s subtree, or to one employee), by employee name: two queries
+    whatever the size."""
     evaluations = _scored_in_period(since, until).filter(scope_q(user, perms.VIEW_QUALITY))
     if department is not None:
         evaluations = evaluations.filter(department__path__startswith=department.path)
+    if staff is not None:
+        evaluations = evaluations.filter(staff=staff)
     by_staff: defaultdict[int, list[ResultRow]] = defaultdict(list)
     for staff_id, *row in evaluations.values_list("staff_id", *RESULT_COLUMNS):
         by_staff[staff_id].append(tuple(row))
     staff = Staff.objects.filter(pk__in=list(by_staff)).select_related("department")
     results = [result_from_rows(member, by_staff[member.pk]) for member in staff]
     return sorted(results, key=lambda result: (result.staff.name, result.staff.employee_number))
+
+
+def team_member_evaluations(*, user, staff: Staff) -> QuerySet:
+    """One employee's scored evaluations in the departments where ``user`` holds VIEW_QUALITY,
+    newest first."""
+    return (
+        Evaluation.objects.filter(scope_q(user, perms.VIEW_QUALITY))
+        .filter(staff=staff, state__in=SCORED_STATES)
+        .select_related(*EVALUATION_RELATED, "dispute")
+        .order_by("-completed_at", "-pk")
+    )

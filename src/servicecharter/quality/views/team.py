@@ -7,15 +7,17 @@ Results come from ``selectors.team_results``: two queries whatever the number of
 so the page's query count is fixed. HTMX filter requests get only the results block.
 """
 
+from datetime import timedelta
+
 from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext as _
 
 from servicecharter.accounts import permissions as perms
 from servicecharter.org import selectors as org_selectors
-from servicecharter.org.views import capability_required
+from servicecharter.org.views import OpenEndedPage, capability_required
 from servicecharter.quality import selectors
-from servicecharter.quality.forms import TeamFilterForm
+from servicecharter.quality.forms import PeriodForm, TeamFilterForm
 
 CHART_ROWS = 40  # more bars than this are unreadable; the table lists everyone
 
@@ -50,4 +52,36 @@ def team(request):
     return render(request, "quality/team.html#results" if partial else "quality/team.html", context)
 
 
-urlpatterns = [path("team/", team, name="team")]
+PAGE_SIZE = 25
+
+
+@capability_required(perms.VIEW_QUALITY)
+def team_member(request, pk: int):
+    """One employee of the team: their result over the period and their evaluations (those of
+    the departments in the caller's scope). An employee outside the scope is 404."""
+    staff = org_selectors.staff_get(user=request.user, pk=pk, capability=perms.VIEW_QUALITY)
+    form = PeriodForm(request.GET or None)
+    since, until = form.period()
+    found = selectors.team_results(user=request.user, since=since, until=until, staff=staff)
+    evaluations = selectors.team_member_evaluations(user=request.user, staff=staff)
+    page = OpenEndedPage(evaluations, request.GET.get("page"), PAGE_SIZE)
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "quality/team_member.html#evaluations", {"page": page})
+    return render(
+        request,
+        "quality/team_member.html",
+        {
+            "form": form,
+            "staff": staff,
+            "result": found[0] if found else selectors.result_from_rows(staff, []),
+            "since": since,
+            "until": until - timedelta(days=1) if until else None,
+            "page": page,
+        },
+    )
+
+
+urlpatterns = [
+    path("team/", team, name="team"),
+    path("team/<int:pk>/", team_member, name="team_member"),
+]
