@@ -2,6 +2,8 @@
 month, channel, department and employee; scoped (a Shanghai supervisor sees nothing of
 Beijing), with a fixed number of queries; the department's page; an employee's own feedback."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -185,3 +187,14 @@ def test_my_quality_shows_the_survey_feedback_panel(answered, client, bj_staff):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="panel-surveys"' in html and "b1" in html
+
+
+def test_the_period_is_chosen_in_months(answered, client, bj_supervisor):
+    client.force_login(bj_supervisor)
+    last_year = timezone.localdate().replace(day=1) - timedelta(days=300)
+
+    earlier = client.get(RESULTS, {"last_month": last_year.strftime("%Y-%m")})
+    backwards = client.get(RESULTS, {"first_month": "2026-05", "last_month": "2026-01"})
+
+    assert earlier.context["results"].total.answered == 0
+    assert "last_month" in backwards.context["form"].errors

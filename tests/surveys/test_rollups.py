@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from servicecharter.org.choices import Channel
 from servicecharter.surveys import services
-from servicecharter.surveys.models import DailyRollup, Invitation, Response
+from servicecharter.surveys.models import (
+    DailyRollup,
+    Invitation,
+    MonthlyRollup,
+    MonthlyStaffRollup,
+    Response,
+)
 from tests.surveys.conftest import make_customer
 
 
@@ -62,6 +68,41 @@ def stored_rollups() -> dict:
     }
 
 
+def monthly_of(daily: dict) -> tuple[dict, dict]:
+    """The monthly rollups (by department, and by employee) summed from daily ones."""
+    by_department: dict[tuple, Counter] = {}
+    by_staff: dict[tuple, Counter] = {}
+    for (day, department, staff_key, channel), counters in daily.items():
+        month = day.replace(day=1)
+        by_department.setdefault((month, department, channel), Counter()).update(counters)
+        if staff_key:
+            key = (month, department, staff_key, channel)
+            by_staff.setdefault(key, Counter()).update(counters)
+
+    def plain(rows):
+        return {
+            key: {name: counter[name] for name in services.ROLLUP_COUNTERS}
+            for key, counter in rows.items()
+        }
+
+    return plain(by_department), plain(by_staff)
+
+
+def stored_monthly() -> tuple[dict, dict]:
+    def counters(row):
+        return {name: getattr(row, name) for name in services.ROLLUP_COUNTERS}
+
+    by_department = {
+        (row.month, row.department_id, row.channel): counters(row)
+        for row in MonthlyRollup.objects.all()
+    }
+    by_staff = {
+        (row.month, row.department_id, row.staff_key, row.channel): counters(row)
+        for row in MonthlyStaffRollup.objects.all()
+    }
+    return by_department, by_staff
+
+
 def test_rollups_equal_a_direct_computation_and_a_rebuild(
     make_rule, make_interaction, bj_staff, sh_staff, tree
 ):
@@ -92,15 +133,18 @@ def test_rollups_equal_a_direct_computation_and_a_rebuild(
 
     expected = direct_rollups()
     assert stored_rollups() == expected
+    assert stored_monthly() == monthly_of(expected)
     assert any(key[2] == 0 for key in expected)  # answers about no one: staff key 0
 
     first = min(key[0] for key in expected)
     last = max(key[0] for key in expected)
-    DailyRollup.objects.update(invited=999)  # spoil them
+    for model in (DailyRollup, MonthlyRollup, MonthlyStaffRollup):
+        model.objects.update(invited=999)  # spoil them
     written = services.rollup_rebuild(first_day=first, last_day=last)
 
     assert written == len(expected)
     assert stored_rollups() == expected
+    assert stored_monthly() == monthly_of(expected)
 
 
 def test_a_rebuild_leaves_days_outside_its_range_alone(invite, bj_staff, bj_customer):
@@ -110,3 +154,4 @@ def test_a_rebuild_leaves_days_outside_its_range_alone(invite, bj_staff, bj_cust
     services.rollup_rebuild(first_day=day + timedelta(days=1), last_day=day + timedelta(days=3))
 
     assert DailyRollup.objects.get().invited == 1
+    assert MonthlyRollup.objects.get().invited == 1

@@ -2,6 +2,7 @@
 department outside the scope answers 404."""
 
 import pytest
+from django.utils import timezone
 
 from servicecharter.accounts.tokens import token_create
 from servicecharter.org.choices import Channel
@@ -83,3 +84,18 @@ def test_a_bad_cursor_is_refused_with_a_clear_message(client, answered, bj_super
     response = client.get(RESPONSES, {"cursor": "nonsense"}, headers=bearer(bj_supervisor))
     assert response.status_code == 422
     assert "cursor" in response.json()["fields"]
+
+
+def test_results_over_chosen_months(client, answered, compliance_officer):
+    this_month = timezone.localdate().strftime("%Y-%m")
+    headers = bearer(compliance_officer)
+
+    body = client.get(
+        RESULTS, {"first_month": this_month, "last_month": this_month}, headers=headers
+    ).json()
+    bad = client.get(RESULTS, {"first_month": "2026-13"}, headers=headers)
+
+    assert (body["first_month"], body["last_month"]) == (this_month, this_month)
+    assert [row["month"] for row in body["by_month"]] == [this_month]
+    assert body["total"]["answered"] == 6
+    assert bad.status_code == 422

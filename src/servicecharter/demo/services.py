@@ -28,6 +28,7 @@ from servicecharter.demo.cases import cases_seed
 from servicecharter.demo.interactions import interactions_seed
 from servicecharter.demo.quality import quality_seed
 from servicecharter.demo.standards import standards_seed
+from servicecharter.demo.surveys import surveys_seed
 from servicecharter.org import services as org_services
 from servicecharter.org.models import Customer, Department, Staff
 
@@ -51,6 +52,7 @@ class SeedSummary:
     standards: object = None  # demo.standards.StandardsSummary
     interactions: object = None  # demo.interactions.InteractionsSummary when loaded
     quality: object = None  # demo.quality.QualitySummary, with the interactions
+    surveys: object = None  # demo.surveys.SurveysSummary, with the interactions
 
 
 def institution_exists() -> Department | None:
@@ -221,5 +223,6 @@ def _seed(
     if with_interactions:
         summary.standards = standards_seed()
         summary.interactions = interactions_seed(seed=seed)
+        summary.surveys = surveys_seed(seed=seed)
         summary.quality = quality_seed(seed=seed)
     return summary

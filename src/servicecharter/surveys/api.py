@@ -9,7 +9,7 @@ exactly like one that does not exist.
 
 import base64
 import binascii
-from datetime import date, datetime
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from servicecharter.org.choices import Channel
 from servicecharter.org.models import Staff
 from servicecharter.surveys import selectors
 from servicecharter.surveys.models import Response
+from servicecharter.surveys.services import month_of
 
 router = Router(tags=["surveys"])
 
@@ -30,8 +31,9 @@ MAX_LIMIT = 200
 READ_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 ANSWERED_FROM_QUERY = Query(None, description="Answered at or after.")
 ANSWERED_TO_QUERY = Query(None, description="Answered before.")
-FIRST_DAY_QUERY = Query(None, description="Default: the first day of the month a year ago.")
-LAST_DAY_QUERY = Query(None, description="Default: today.")
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+FIRST_MONTH_QUERY = Query("", pattern=MONTH, description="YYYY-MM; default: eleven months ago.")
+LAST_MONTH_QUERY = Query("", pattern=MONTH, description="YYYY-MM; default: this month.")
 
 
 class ResponseOut(Schema):
@@ -86,8 +88,8 @@ class ChannelOut(TallyOut):
 
 
 class ResultsOut(Schema):
-    first_day: date
-    last_day: date
+    first_month: str = Field(description="YYYY-MM")
+    last_month: str = Field(description="YYYY-MM")
     department_id: int | None
     channel: str
     total: TallyOut
@@ -196,25 +198,27 @@ def results_summary(
     request,
     department: int | None = Query(None, description="This department and those below."),
     channel: Channel | None = None,
-    first_day: date | None = FIRST_DAY_QUERY,
-    last_day: date | None = LAST_DAY_QUERY,
+    first_month: str = FIRST_MONTH_QUERY,
+    last_month: str = LAST_MONTH_QUERY,
 ):
-    """Response rate, CSAT, NPS and effort from the daily rollups (invitations counted on the
-    day they were sent, answers with them), overall, by month and by channel."""
+    """Response rate, CSAT, NPS and effort from the monthly rollups (an invitation counts in
+    the month it was sent, and its answer with it), overall, by month and by channel."""
     _require_reader(request)
     user = request.auth
-    if first_day and last_day and last_day < first_day:
-        raise ValidationError({"last_day": _("The end comes before the start.")})
+    first = month_of(first_month) if first_month else None
+    last = month_of(last_month) if last_month else None
+    if first and last and last < first:
+        raise ValidationError({"last_month": _("The end comes before the start.")})
     results = selectors.survey_results_for_user(
         user=user,
         department=_department(user, department),
         channel=channel or "",
-        first_day=first_day,
-        last_day=last_day,
+        first_month=first,
+        last_month=last,
     )
     return {
-        "first_day": results.first_day,
-        "last_day": results.last_day,
+        "first_month": selectors.month_label(results.first_month),
+        "last_month": selectors.month_label(results.last_month),
         "department_id": results.department.pk if results.department else None,
         "channel": results.channel,
         "total": results.total.as_dict(),

@@ -1,10 +1,7 @@
 """Forms of the surveys module: survey rules, the results filters, the customer's answer."""
 
-from datetime import date
-
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from servicecharter.org.choices import Channel
@@ -47,6 +44,9 @@ class SurveyRuleForm(forms.ModelForm):
             field.widget.attrs.update(min=low, max=high)
 
 
+MONTH_FORMATS = ["%Y-%m", "%Y-%m-%d"]
+
+
 class ResultsFilterForm(forms.Form):
     department = DepartmentChoiceField(
         label=_("Department"),
@@ -57,11 +57,17 @@ class ResultsFilterForm(forms.Form):
     channel = forms.ChoiceField(
         label=_("Channel"), required=False, choices=[("", _("Any channel")), *Channel.choices]
     )
-    first_day = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    first_month = forms.DateField(
+        label=_("From month"),
+        required=False,
+        input_formats=MONTH_FORMATS,
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
     )
-    last_day = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    last_month = forms.DateField(
+        label=_("To month"),
+        required=False,
+        input_formats=MONTH_FORMATS,
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
     )
 
     def __init__(self, *args, departments, with_department: bool = True, **kwargs):
@@ -73,13 +79,11 @@ class ResultsFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        first, last = data.get("first_day"), data.get("last_day")
+        first, last = data.get("first_month"), data.get("last_month")
         if first and last and last < first:
-            self.add_error("last_day", _("The end comes before the start."))
-        if first and last and (last - first).days > 3 * 366:
-            self.add_error("first_day", _("Choose at most three years."))
-        if last and last > timezone.localdate():
-            data["last_day"] = timezone.localdate()
+            self.add_error("last_month", _("The end comes before the start."))
+        elif first and last and (last.year - first.year) * 12 + last.month - first.month >= 36:
+            self.add_error("first_month", _("Choose at most three years."))
         return data
 
     def filters(self) -> dict:
@@ -87,14 +91,14 @@ class ResultsFilterForm(forms.Form):
         if not self.is_valid():
             return {}
         data = self.cleaned_data
-        first: date | None = data.get("first_day")
-        last: date | None = data.get("last_day")
-        return {
-            "department": data.get("department"),
+        filters = {
             "channel": data.get("channel") or "",
-            "first_day": first,
-            "last_day": last,
+            "first_month": data.get("first_month"),
+            "last_month": data.get("last_month"),
         }
+        if "department" in self.fields:
+            filters["department"] = data.get("department")
+        return filters
 
 
 def _scale(low: int, high: int) -> list[tuple[int, str]]:

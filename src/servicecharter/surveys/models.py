@@ -64,6 +64,8 @@ class Invitation(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["customer", "created_at"], name="invitation_fatigue"),
+            # rollup_rebuild reads the invitations of a range of days.
+            models.Index(fields=["created_at"], name="invitation_created"),
             # The hourly expiry sweep reads only the invitations still open.
             models.Index(
                 fields=["expires_at"],
@@ -121,7 +123,10 @@ class Response(models.Model):
 
 class DailyRollup(models.Model):
     """Counts per day × department × staff × channel, kept up to date as responses arrive,
-    so result pages never scan the responses (1,000,000 rows → a few thousand)."""
+    so result pages never scan the responses. An invitation and its answer count on the day
+    the invitation was sent. With many employees each has about one answer a day, so this
+    table is nearly as long as the responses: the pages over months read the monthly rollups
+    below, and this one serves periods in days (an employee's own feedback) and rebuilds."""
 
     day = models.DateField()
     department = models.ForeignKey("org.Department", on_delete=models.CASCADE)
@@ -153,6 +158,65 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.department_id} {self.staff_key} {self.channel}"
+
+
+class RollupCounters(models.Model):
+    invited = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    csat_n = models.PositiveIntegerField(default=0)
+    csat_sum = models.PositiveIntegerField(default=0)
+    csat_satisfied = models.PositiveIntegerField(default=0)  # answers of 4 or 5
+    nps_n = models.PositiveIntegerField(default=0)
+    nps_promoters = models.PositiveIntegerField(default=0)
+    nps_detractors = models.PositiveIntegerField(default=0)
+    effort_n = models.PositiveIntegerField(default=0)
+    effort_sum = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class MonthlyRollup(RollupCounters):
+    """Counts per month × department × channel, whoever served: what the results pages'
+    figures, trends and department and channel breakdowns read. A year of an institution of
+    a few hundred departments is a few thousand rows, however many responses."""
+
+    month = models.DateField()  # the first day of the month
+    department = models.ForeignKey("org.Department", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "department", "channel"], name="survey_month_rollup_once"
+            )
+        ]
+        indexes = [models.Index(fields=["department", "month"], name="month_rollup_dept")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.department_id} {self.channel}"
+
+
+class MonthlyStaffRollup(RollupCounters):
+    """Counts per month × department × employee × channel (answers about someone only): the
+    "by employee" breakdown reads about one row per employee and month."""
+
+    month = models.DateField()  # the first day of the month
+    department = models.ForeignKey("org.Department", on_delete=models.CASCADE, related_name="+")
+    staff_key = models.BigIntegerField()
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "department", "staff_key", "channel"],
+                name="survey_staff_month_once",
+            )
+        ]
+        indexes = [models.Index(fields=["department", "month"], name="staff_month_dept")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.department_id} {self.staff_key} {self.channel}"
 
 
 class OutboxMessage(models.Model):

@@ -1,10 +1,11 @@
 """Reads of the surveys module, scoped to what the caller may see (VIEW_SURVEYS).
 
-Results come from the daily rollups only, never from the responses: a department's page over a
-million responses sums a few thousand rollup rows in two grouped queries (by month × channel ×
-department, and by employee), and everything else is folded from those in Python. Each figure
-comes with its uncertainty from ``quality.stats``: CSAT (the share of 4–5 answers) with a Wilson
-interval, NPS with its trinomial interval, and whether the number of answers is enough to act on.
+Results come from the rollups only, never from the responses: a department's page over a
+million responses lets the database sum the monthly rollups three ways (by month × channel and
+by department — a few thousand rows for a whole institution's year — and by employee, about one
+row per employee and month) and folds the few dozen sums in Python. Each figure comes with its
+uncertainty from ``quality.stats``: CSAT (the share of 4–5 answers) with a Wilson interval, NPS
+with its trinomial interval, and whether the number of answers is enough to act on.
 """
 
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from datetime import date, timedelta
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Func, QuerySet, Sum, TextField
+from django.db.models import QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,27 +22,21 @@ from servicecharter.accounts.scoping import get_in_scope_or_404, restrict
 from servicecharter.org.choices import Channel
 from servicecharter.org.models import Department, Staff
 from servicecharter.quality import stats
-from servicecharter.surveys.models import DailyRollup, OutboxMessage, Response, SurveyRule
-from servicecharter.surveys.services import ROLLUP_COUNTERS
+from servicecharter.surveys.models import (
+    DailyRollup,
+    MonthlyRollup,
+    MonthlyStaffRollup,
+    OutboxMessage,
+    Response,
+    SurveyRule,
+)
+from servicecharter.surveys.services import ROLLUP_COUNTERS, MonthOf
 
 MINIMUM_ANSWERS = getattr(settings, "QUALITY_MINIMUM_SAMPLE", stats.DEFAULT_MINIMUM_SAMPLE)
 MONTHS_SHOWN = 12
-STAFF_SHOWN = 200
+STAFF_SHOWN = 100
 COMMENTS_SHOWN = 10
 COMMENT_DAYS = 30
-
-
-class MonthOf(Func):
-    """'YYYY-MM' of a date column, computed by the database without a per-row function call
-    into Python (which Django's TruncMonth is on SQLite)."""
-
-    output_field = TextField()
-
-    def as_sql(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, template="to_char(%(expressions)s, 'YYYY-MM')")
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, template="substr(%(expressions)s, 1, 7)")
 
 
 @dataclass
@@ -134,8 +129,8 @@ class Row:
 class SurveyResults:
     department: Department | None
     channel: str
-    first_day: date
-    last_day: date
+    first_month: date
+    last_month: date
     total: Tally
     by_month: list[Row]
     by_channel: list[Row]
@@ -191,7 +186,7 @@ def _subtree(departments: list[tuple[int, str]], department: Department | None):
 
 
 def default_period(today: date | None = None) -> tuple[date, date]:
-    """The last twelve months, this one included."""
+    """The last twelve months, this one included: (first day of the first, today)."""
     today = today or timezone.localdate()
     year, month = today.year, today.month - (MONTHS_SHOWN - 1)
     while month < 1:
@@ -203,9 +198,13 @@ def _sums() -> dict:
     return {name: Sum(name) for name in ROLLUP_COUNTERS}
 
 
-def _month_labels(first_day: date, last_day: date) -> list[str]:
-    labels, year, month = [], first_day.year, first_day.month
-    while (year, month) <= (last_day.year, last_day.month):
+def month_label(month: date) -> str:
+    return f"{month.year:04d}-{month.month:02d}"
+
+
+def _month_labels(first: date, last: date) -> list[str]:
+    labels, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
         labels.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return labels
@@ -257,47 +256,50 @@ def survey_results_for_user(
     user,
     department: Department | None = None,
     channel: str = "",
-    first_day: date | None = None,
-    last_day: date | None = None,
+    first_month: date | None = None,
+    last_month: date | None = None,
 ) -> SurveyResults:
     """Survey results of the departments in the caller's scope (or of ``department``'s
-    subtree, which must be in scope: 404 otherwise), optionally one channel, over the days
-    ``first_day``…``last_day`` (default: the last twelve months). Three queries."""
+    subtree, which must be in scope: 404 otherwise), optionally one channel, over the months
+    of ``first_month``…``last_month`` (any day of them; default: the last twelve months).
+    From the monthly rollups: five queries whatever the number of responses."""
     default_first, default_last = default_period()
-    first_day, last_day = first_day or default_first, last_day or default_last
+    first_month = (first_month or default_first).replace(day=1)
+    last_month = (last_month or default_last).replace(day=1)
     scope = list(departments_in_scope(user).values_list("pk", "path"))
     if department is not None and not any(pk == department.pk for pk, _path in scope):
         raise Http404
     subtree = _subtree(scope, department)
-    rollups = DailyRollup.objects.filter(
-        department_id__in=[pk for pk, _path in subtree], day__gte=first_day, day__lte=last_day
-    )
+    where = {
+        "department_id__in": [pk for pk, _path in subtree],
+        "month__gte": first_month,
+        "month__lte": last_month,
+    }
     if channel:
-        rollups = rollups.filter(channel=channel)
-    grouped = (
-        rollups.annotate(month=MonthOf("day"))
-        .values("month", "channel", "department_id")
-        .annotate(**_sums())
-        .order_by()
-    )
+        where["channel"] = channel
+    rollups = MonthlyRollup.objects.filter(**where)
     total = Tally()
-    months = {label: Row(label, label) for label in _month_labels(first_day, last_day)}
+    months = {label: Row(label, label) for label in _month_labels(first_month, last_month)}
     channels: dict[str, Row] = {}
-    by_department: dict[int, Tally] = {}
-    for row in grouped:
+    # The database sums (a few thousand rows at most); Python folds the few dozen sums.
+    for row in rollups.values("month", "channel").annotate(**_sums()).order_by():
         total.add(row)
-        months.setdefault(row["month"], Row(row["month"], row["month"])).tally.add(row)
+        label = month_label(row["month"])
+        months.setdefault(label, Row(label, label)).tally.add(row)
         channels.setdefault(row["channel"], Row(row["channel"], "")).tally.add(row)
-        by_department.setdefault(row["department_id"], Tally()).add(row)
+    by_department = {
+        row["department_id"]: Tally().add(row)
+        for row in rollups.values("department_id").annotate(**_sums()).order_by()
+    }
     labels = dict(Channel.choices)
     for key, row in channels.items():
         row.label = str(labels.get(key, key))
-    staff_rows, cut = _staff_rows(rollups)
+    staff_rows, cut = _staff_rows(MonthlyStaffRollup.objects.filter(**where))
     return SurveyResults(
         department=department,
         channel=channel,
-        first_day=first_day,
-        last_day=last_day,
+        first_month=first_month,
+        last_month=last_month,
         total=total,
         by_month=[months[key] for key in sorted(months)],
         by_channel=sorted(channels.values(), key=lambda r: -r.tally.answered),
@@ -311,8 +313,7 @@ def _staff_rows(rollups: QuerySet) -> tuple[list[Row], bool]:
     """Per employee, those with the most answers first (STAFF_SHOWN at most), then sorted
     with the lowest CSAT first: who needs attention, and on how many answers."""
     grouped = list(
-        rollups.exclude(staff_key=0)
-        .values("staff_key")
+        rollups.values("staff_key")
         .annotate(**_sums())
         .order_by("-answered", "staff_key")[: STAFF_SHOWN + 1]
     )

@@ -25,10 +25,12 @@ Outbox
 
 Responses and rollups
     ``survey_respond`` stores the answer attributed to the invitation's interaction or case,
-    employee, department and channel, and adds it to the ``DailyRollup`` row of the invitation's
-    day in the same transaction (an upsert). Result pages read only the rollups.
-    ``rollup_rebuild`` recomputes the rollups of a range of days from the invitations and
-    responses (after a bulk load, or to check them).
+    employee, department and channel, and adds it, in the same transaction, to the rollup rows
+    of the invitation's day and month (upserts): ``DailyRollup`` (day × department × employee ×
+    channel, staff key 0 for no one), ``MonthlyRollup`` (month × department × channel) and
+    ``MonthlyStaffRollup`` (month × department × employee × channel). Result pages read only
+    the rollups. ``rollup_rebuild`` recomputes them for a range of days from the invitations
+    and responses (after a bulk load, or to check them).
 """
 
 import hashlib
@@ -41,7 +43,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Sum, Value
+from django.db.models import (
+    Count,
+    Exists,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Sum,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -61,6 +74,8 @@ from servicecharter.surveys.choices import InvitationState, OutboxState, SurveyT
 from servicecharter.surveys.models import (
     DailyRollup,
     Invitation,
+    MonthlyRollup,
+    MonthlyStaffRollup,
     OutboxMessage,
     Response,
     SurveyRule,
@@ -278,7 +293,7 @@ def _business_type_ancestors() -> dict[int, list[int]]:
     return ancestors
 
 
-def _matching_rule(
+def matching_rule(
     rules: list[SurveyRule], candidate: Candidate, ancestors: dict[int, list[int]]
 ) -> SurveyRule | None:
     types = ancestors.get(candidate.business_type_id, []) if candidate.business_type_id else []
@@ -316,7 +331,7 @@ def _choose(candidates: list[Candidate], rules: list[SurveyRule], now: datetime)
     for candidate in candidates:
         if not candidate.email:
             continue
-        rule = _matching_rule(rules, candidate, ancestors)
+        rule = matching_rule(rules, candidate, ancestors)
         if rule is not None and sampled(candidate.kind, candidate.object_id, rule.sampling_rate):
             chosen.append((candidate, rule))
     if not chosen:
@@ -333,7 +348,8 @@ def _choose(candidates: list[Candidate], rules: list[SurveyRule], now: datetime)
     return invited
 
 
-def _invitation(candidate: Candidate, rule: SurveyRule, now: datetime) -> Invitation:
+def invitation_build(candidate: Candidate, rule: SurveyRule, now: datetime) -> Invitation:
+    """An unsaved invitation of ``candidate`` by ``rule``, sent at ``now``, with its digest."""
     invitation = Invitation(
         rule=rule,
         customer_id=candidate.customer_id,
@@ -394,7 +410,7 @@ def _dispatch(candidates: list[Candidate], trigger: str, now: datetime, source: 
     chosen = _choose(candidates, rules, now)
     if not chosen:
         return 0
-    invitations = [_invitation(candidate, rule, now) for candidate, rule in chosen]
+    invitations = [invitation_build(candidate, rule, now) for candidate, rule in chosen]
     Invitation.objects.bulk_create(invitations)
     OutboxMessage.objects.bulk_create(
         _message(candidate, invitation, now)
@@ -734,43 +750,88 @@ def survey_respond(
 # --- rollups -------------------------------------------------------------------------------------
 
 
-def _day_value(day: date):
-    return connection.ops.adapt_datefield_value(day)
+class MonthOf(Func):
+    """'YYYY-MM' of a date column, computed by the database without a per-row function call
+    into Python (which Django's TruncMonth is on SQLite)."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="to_char(%(expressions)s, 'YYYY-MM')")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="substr(%(expressions)s, 1, 7)")
 
 
-def rollup_add(deltas: dict[tuple, dict[str, int]]) -> None:
-    """Add counts to the rollup rows keyed (day, department id, staff key, channel), creating
-    missing rows: one INSERT … ON CONFLICT DO UPDATE (PostgreSQL and SQLite alike)."""
+def month_of(label: str) -> date:
+    """'2026-05' → 2026-05-01."""
+    year, month = label.split("-")
+    return date(int(year), int(month), 1)
+
+
+DAILY_KEY = ("day", "department_id", "staff_key", "channel")
+MONTHLY_KEY = ("month", "department_id", "channel")
+MONTHLY_STAFF_KEY = ("month", "department_id", "staff_key", "channel")
+
+
+def _upsert(model, key_columns: tuple[str, ...], deltas: dict[tuple, dict[str, int]]) -> None:
+    """Add ``deltas`` ({key: {counter: n}}) to ``model``'s rows, creating missing ones: one
+    INSERT … ON CONFLICT DO UPDATE per 500 keys (PostgreSQL and SQLite alike)."""
     if not deltas:
         return
     quote = connection.ops.quote_name
-    table = quote(DailyRollup._meta.db_table)
-    key_columns = ("day", "department_id", "staff_key", "channel")
+    table = quote(model._meta.db_table)
     columns = ", ".join(quote(name) for name in (*key_columns, *ROLLUP_COUNTERS))
     updates = ", ".join(
         f"{quote(name)} = {table}.{quote(name)} + excluded.{quote(name)}"
         for name in ROLLUP_COUNTERS
     )
+    conflict = ", ".join(quote(name) for name in key_columns)
     width = len(key_columns) + len(ROLLUP_COUNTERS)
+    adapt = connection.ops.adapt_datefield_value
     items = sorted(deltas.items())  # a fixed order: concurrent upserts lock rows alike
     for start in range(0, len(items), 500):
         chunk = items[start : start + 500]
         params = []
-        for (day, department_id, staff_key, channel), counters in chunk:
-            params += [_day_value(day), department_id, staff_key, channel]
+        for key, counters in chunk:
+            params += [adapt(key[0]), *key[1:]]
             params += [counters.get(name, 0) for name in ROLLUP_COUNTERS]
         values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {values} "
-                f"ON CONFLICT ({', '.join(quote(c) for c in key_columns)}) "
-                f"DO UPDATE SET {updates}",
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
                 params,
             )
 
 
+def _merge(into: dict[tuple, dict[str, int]], key: tuple, counters: dict[str, int]) -> None:
+    row = into.setdefault(key, {})
+    for name, value in counters.items():
+        row[name] = row.get(name, 0) + value
+
+
+def rollup_add(deltas: dict[tuple, dict[str, int]]) -> None:
+    """Add counts keyed (day, department id, staff key, channel) to the daily rollups and to
+    the monthly ones derived from them, in the caller's transaction."""
+    monthly: dict[tuple, dict[str, int]] = {}
+    staff_monthly: dict[tuple, dict[str, int]] = {}
+    for (day, department_id, staff_key, channel), counters in deltas.items():
+        month = day.replace(day=1)
+        _merge(monthly, (month, department_id, channel), counters)
+        if staff_key:
+            _merge(staff_monthly, (month, department_id, staff_key, channel), counters)
+    _upsert(DailyRollup, DAILY_KEY, deltas)
+    _upsert(MonthlyRollup, MONTHLY_KEY, monthly)
+    _upsert(MonthlyStaffRollup, MONTHLY_STAFF_KEY, staff_monthly)
+
+
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time()))
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 REBUILD_DAYS_PER_STEP = 7
@@ -801,36 +862,87 @@ def _rollup_groups(first_day: date, last_day: date):
     )
 
 
+def _rebuild_days(first_day: date, last_day: date) -> int:
+    DailyRollup.objects.filter(day__gte=first_day, day__lte=last_day).delete()
+    written = 0
+    step_start = first_day
+    while step_start <= last_day:
+        step_end = min(last_day, step_start + timedelta(days=REBUILD_DAYS_PER_STEP - 1))
+        rows = [
+            DailyRollup(
+                day=group["local_day"],
+                department_id=group["department_id"],
+                staff_key=group["staff_id"] or 0,
+                channel=group["channel"],
+                **{name: group[name] for name in ROLLUP_COUNTERS},
+            )
+            for group in _rollup_groups(step_start, step_end)
+        ]
+        DailyRollup.objects.bulk_create(rows, batch_size=5_000)
+        written += len(rows)
+        step_start = step_end + timedelta(days=1)
+    return written
+
+
+def _rebuild_months(first_month: date, last_month: date) -> None:
+    """The monthly rollups of whole months, summed from the daily ones."""
+    end = _next_month(last_month)
+    MonthlyRollup.objects.filter(month__gte=first_month, month__lte=last_month).delete()
+    MonthlyStaffRollup.objects.filter(month__gte=first_month, month__lte=last_month).delete()
+    daily = DailyRollup.objects.filter(day__gte=first_month, day__lt=end).annotate(
+        month_label=MonthOf("day")
+    )
+    sums = {name: Sum(name) for name in ROLLUP_COUNTERS}
+    monthly = [
+        MonthlyRollup(
+            month=month_of(group["month_label"]),
+            department_id=group["department_id"],
+            channel=group["channel"],
+            **{name: group[name] for name in ROLLUP_COUNTERS},
+        )
+        for group in daily.values("month_label", "department_id", "channel")
+        .annotate(**sums)
+        .order_by()
+    ]
+    MonthlyRollup.objects.bulk_create(monthly, batch_size=5_000)
+    month = first_month
+    while month <= last_month:  # a month at a time: about one row per employee each
+        following = _next_month(month)
+        rows = [
+            MonthlyStaffRollup(
+                month=month,
+                department_id=group["department_id"],
+                staff_key=group["staff_key"],
+                channel=group["channel"],
+                **{name: group[name] for name in ROLLUP_COUNTERS},
+            )
+            for group in DailyRollup.objects.filter(
+                day__gte=month, day__lt=following, staff_key__gt=0
+            )
+            .values("department_id", "staff_key", "channel")
+            .annotate(**sums)
+            .order_by()
+        ]
+        MonthlyStaffRollup.objects.bulk_create(rows, batch_size=5_000)
+        month = following
+
+
 def rollup_rebuild(*, first_day: date, last_day: date) -> int:
-    """Recompute the rollup rows of the days ``first_day``…``last_day`` (local dates, both
+    """Recompute the daily rollups of the days ``first_day``…``last_day`` (local dates, both
     included) from the invitations created on those days and their responses, a week at a
-    time. Returns how many rows it wrote. Answers arriving meanwhile wait for it (the table is
-    locked on PostgreSQL; SQLite writes one transaction at a time) and are then added on top."""
+    time, then the monthly rollups of the months they touch. Returns how many daily rows it
+    wrote. Answers arriving meanwhile wait for it (the tables are locked on PostgreSQL; SQLite
+    writes one transaction at a time) and are then added on top."""
     if last_day < first_day:
         raise ValueError("The last day comes before the first.")
-    written = 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            table = connection.ops.quote_name(DailyRollup._meta.db_table)
             with connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-        DailyRollup.objects.filter(day__gte=first_day, day__lte=last_day).delete()
-        step_start = first_day
-        while step_start <= last_day:
-            step_end = min(last_day, step_start + timedelta(days=REBUILD_DAYS_PER_STEP - 1))
-            rows = [
-                DailyRollup(
-                    day=group["local_day"],
-                    department_id=group["department_id"],
-                    staff_key=group["staff_id"] or 0,
-                    channel=group["channel"],
-                    **{name: group[name] for name in ROLLUP_COUNTERS},
-                )
-                for group in _rollup_groups(step_start, step_end)
-            ]
-            DailyRollup.objects.bulk_create(rows, batch_size=5_000)
-            written += len(rows)
-            step_start = step_end + timedelta(days=1)
+                for model in (DailyRollup, MonthlyRollup, MonthlyStaffRollup):
+                    table = connection.ops.quote_name(model._meta.db_table)
+                    cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        written = _rebuild_days(first_day, last_day)
+        _rebuild_months(first_day.replace(day=1), last_day.replace(day=1))
         audit_record(
             action="surveys.rollup_rebuild",
             object_type="surveys.dailyrollup",

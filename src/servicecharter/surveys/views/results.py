@@ -1,7 +1,7 @@
 """Survey results in the caller's scope (VIEW_SURVEYS), a department's results, and an
 employee's own feedback (no capability needed: it is about themselves).
 
-Every figure comes from the daily rollups (``selectors.survey_results_for_user``): a fixed
+Every figure comes from the monthly rollups (``selectors.survey_results_for_user``): a fixed
 number of queries whatever the number of responses. HTMX filter requests get only the results
 block; the charts draw themselves again in it.
 """

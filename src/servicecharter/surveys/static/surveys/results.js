@@ -7,9 +7,9 @@
     // A band is a transparent "low" series with the (high - low) width stacked on top of it.
     const width = high.map((h, i) => (h == null || low[i] == null ? null : +(h - low[i]).toFixed(1)));
     return [
-      { name: name + " low", type: "line", data: low, stack: name, yAxisIndex: axis, symbol: "none",
+      { name: name + " low", type: "line", data: low, stack: name, stackStrategy: "all", yAxisIndex: axis, symbol: "none",
         lineStyle: { opacity: 0 }, tooltip: { show: false } },
-      { name: name + " 95%", type: "line", data: width, stack: name, yAxisIndex: axis, symbol: "none",
+      { name: name + " 95%", type: "line", data: width, stack: name, stackStrategy: "all", yAxisIndex: axis, symbol: "none",
         lineStyle: { opacity: 0 }, areaStyle: { color: color, opacity: 0.18 }, tooltip: { show: false } },
     ];
   }
