@@ -1,10 +1,10 @@
 """Reading and validating CSV/XLSX imports, for every module.
 
-An import runs in two streaming passes over the stored file, so memory stays flat whatever
-its size: the first pass parses and checks every row and collects the errors (only the keys
-seen and the numbers of the bad lines are kept); the second pass, inside one transaction,
-parses the rows again and applies the good ones in batches. Nothing is applied when a row is
-bad, unless the user chose to skip bad rows.
+An import runs in two passes, so memory stays flat whatever the file's size: the first pass
+streams the stored file, parses and checks every row and collects the errors (only the keys
+seen and the numbers of the bad lines are kept), writing the parsed rows to a spool on disk;
+the second pass, inside one transaction, reads them back and applies the good ones in batches.
+Nothing is applied when a row is bad, unless the user chose to skip bad rows.
 
 A module describes its file with an ``Importer`` subclass in its own ``imports.py`` and
 registers it with ``register``; ``importer_for`` finds every module's importers by
@@ -17,12 +17,17 @@ row line 2 (a quoted value spanning several physical lines still counts as one r
 import codecs
 import csv
 import io
+import json
+import pickle
 import re
+import tempfile
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from operator import attrgetter
 from typing import Any, BinaryIO
 
 from django.db import connection, models
@@ -85,7 +90,18 @@ def error_message(error: dict) -> str:
 
 
 class Masked:
-    """The value of a cell that shows personal data masked: not a value to store."""
+    """The value of a cell that shows personal data masked: not a value to store. There is one
+    such value (compared with ``is``), also after a trip through the row spool."""
+
+    _the_one = None
+
+    def __new__(cls):
+        if cls._the_one is None:
+            cls._the_one = super().__new__(cls)
+        return cls._the_one
+
+    def __reduce__(self):
+        return (Masked, ())
 
     def __repr__(self) -> str:
         return "<masked>"
@@ -113,12 +129,15 @@ def text(max_length: int) -> Callable[[str], str]:
     return parse
 
 
+_SPREADSHEET_INTEGER = re.compile(r"\d+\.0+")
+
+
 def code_text(max_length: int) -> Callable[[str], str]:
     """A code or number used as a key: spreadsheets turn 1001 into 1001.0; undo that."""
     base = text(max_length)
 
     def parse(value: str) -> str:
-        if re.fullmatch(r"\d+\.0+", value):
+        if "." in value and _SPREADSHEET_INTEGER.fullmatch(value):
             value = value.split(".", 1)[0]
         return base(value)
 
@@ -197,8 +216,11 @@ def email(value: str) -> str:
     return value
 
 
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+
+
 def currency(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z]{3}", value):
+    if not _CURRENCY.fullmatch(value):
         raise CellError("bad_currency", value=value)
     return value.upper()
 
@@ -267,6 +289,8 @@ class Report:
     bad_lines: set[int] = field(default_factory=set)
     file_error: bool = False
     not_listed: int = 0
+    # The rows parsed by the first pass, for the second (set by ``validate``).
+    spool: "RowSpool | None" = field(default=None, repr=False, compare=False)
 
     def add(self, line: int, column: str, code: str, /, **params) -> None:
         self.bad_lines.add(line)
@@ -502,6 +526,37 @@ def batched_rows(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
+class RowSpool:
+    """The rows the first pass parsed, pickled batch by batch to an anonymous temporary file
+    (gone from the disk once closed), so the second pass reads them back instead of parsing
+    the file again: the same values, in the same constant memory. Written right after
+    parsing, before any check, so the second pass gets exactly what parsing gave."""
+
+    def __init__(self):
+        # It outlives the function that opens it: closed by ``close``, or when the spool is
+        # dropped unread (a rejected file).
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115
+        weakref.finalize(self, self.file.close)
+        self.batches = 0
+        self.present: set[str] = set()
+        self.file_headers: dict[str, str] = {}
+
+    def write(self, batch: list[Row]) -> None:
+        parsed = [(row.line, row.values) for row in batch if row.ok]
+        pickle.dump((len(batch), parsed), self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.batches += 1
+
+    def read(self) -> Iterator[tuple[int, list[Row]]]:
+        """(rows in the file's batch, the rows that parsed) for each batch, in file order."""
+        self.file.seek(0)
+        for _batch in range(self.batches):
+            count, parsed = pickle.load(self.file)
+            yield count, [Row(line, values) for line, values in parsed]
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class SeenKeys:
     """The keys met so far in a file and the line of each, kept in a temporary table rather
     than in memory, so validating a file of a million rows needs no more memory than one of a
@@ -536,12 +591,16 @@ class SeenKeys:
                 repeats[line] = earlier[key]
         return repeats
 
-    # On PostgreSQL the keys travel as one array parameter: psycopg takes longer to split a
-    # query of a thousand placeholders than the database takes to answer it.
+    # On PostgreSQL the keys travel as one JSON parameter: psycopg takes longer to split a
+    # query of a thousand placeholders than the database takes to answer it, and longer to
+    # write a list as an array than ``json`` takes to write it as text.
 
     def _earlier(self, cursor, keys: list[str]) -> dict[str, int]:
         if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT k, line FROM {self.table} WHERE k = ANY(%s)", [keys])
+            cursor.execute(
+                f"SELECT k, line FROM {self.table} WHERE k = ANY({_JSON_TEXT_ARRAY})",
+                [json.dumps(keys)],
+            )
         else:
             cursor.execute(
                 f"SELECT k, line FROM {self.table} WHERE k IN ({', '.join(['%s'] * len(keys))})",
@@ -552,8 +611,9 @@ class SeenKeys:
     def _insert(self, cursor, new: list[tuple[str, int]]) -> None:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"INSERT INTO {self.table} (k, line) SELECT * FROM unnest(%s::text[], %s::int[])",
-                [[key for key, _line in new], [line for _key, line in new]],
+                f"INSERT INTO {self.table} (k, line) "
+                f"SELECT pair->>0, (pair->>1)::int FROM json_array_elements(%s::json) AS pair",
+                [json.dumps(new)],
             )
             return
         cursor.execute(
@@ -566,41 +626,60 @@ class SeenKeys:
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
 
 
+# A JSON array of text (one parameter) as a PostgreSQL array of text.
+_JSON_TEXT_ARRAY = "ARRAY(SELECT json_array_elements_text(%s::json))"
+
+
 def filter_keys(queryset: models.QuerySet, field: str, keys: list) -> models.QuerySet:
-    """``queryset.filter(<field>__in=keys)``; on PostgreSQL with the keys as one array
-    parameter (see ``SeenKeys``), which is several times cheaper for a batch of a thousand."""
+    """``queryset.filter(<field>__in=keys)``; on PostgreSQL with the keys as one parameter
+    (see ``SeenKeys``), which is several times cheaper for a batch of a thousand."""
     if connection.vendor != "postgresql" or not keys:
         return queryset.filter(**{f"{field}__in": keys})
     model = queryset.model
     quote = connection.ops.quote_name
     column = f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field).column)}"
+    if all(isinstance(key, str) for key in keys):
+        return queryset.extra(
+            where=[f"{column} = ANY({_JSON_TEXT_ARRAY})"], params=[json.dumps(keys)]
+        )
     return queryset.extra(where=[f"{column} = ANY(%s)"], params=[list(keys)])
 
 
 def validate(
     importer: Importer, stream: BinaryIO, file_name: str, on_progress=None
 ) -> tuple[Report, int]:
-    """The first pass: every error of the file, and the number of data rows."""
+    """The first pass: every error of the file, and the number of data rows. The parsed rows
+    wait in ``report.spool`` for ``apply``."""
     report = Report()
     seen = SeenKeys()
+    spool = RowSpool()
     total = 0
     try:
         for batch in batched_rows(
             iter_rows(importer, stream, file_name, report), importer.batch_size
         ):
+            spool.write(batch)
             _reject_repeated_keys(importer, batch, seen, report)
             importer.check_batch([row for row in batch if row.ok], report)
             total += len(batch)
             if on_progress:
                 on_progress(total)
     except UnreadableFile:
+        spool.close()
         report = Report()
         report.refuse_file("", "unreadable")
         return report, total
+    except BaseException:
+        spool.close()
+        raise
     finally:
         seen.close()
-    if not report.file_error:
-        importer.check_file(report)
+    if report.file_error:
+        spool.close()
+        return report, total
+    spool.present, spool.file_headers = importer.present, importer.file_headers
+    report.spool = spool
+    importer.check_file(report)
     return report, total
 
 
@@ -622,20 +701,37 @@ def apply(
     importer: Importer, stream: BinaryIO, file_name: str, report: Report, on_progress=None
 ) -> int:
     """The second pass: apply every row the first pass found good. The caller holds the
-    transaction. Returns the number of rows applied."""
-    scratch = Report()  # the errors were collected by the first pass already
+    transaction. Returns the number of rows applied. The rows come from the first pass's
+    spool when ``report`` has one (``stream`` is then not read), else from ``stream``."""
     applied = 0
     done = 0
-    for batch in batched_rows(iter_rows(importer, stream, file_name, scratch), importer.batch_size):
-        good = [row for row in batch if row.line not in report.bad_lines and row.ok]
+    for count, rows in _second_pass_batches(importer, stream, file_name, report):
+        good = [row for row in rows if row.line not in report.bad_lines and row.ok]
         if good:
             importer.apply_batch(good)
         applied += len(good)
-        done += len(batch)
+        done += count
         if on_progress:
             on_progress(done)
     importer.apply_finish()
     return applied
+
+
+def _second_pass_batches(
+    importer: Importer, stream: BinaryIO, file_name: str, report: Report
+) -> Iterator[tuple[int, list[Row]]]:
+    spool, report.spool = report.spool, None
+    if spool is None:
+        scratch = Report()  # the errors were collected by the first pass already
+        rows = iter_rows(importer, stream, file_name, scratch)
+        for batch in batched_rows(rows, importer.batch_size):
+            yield len(batch), batch
+        return
+    try:
+        importer.present, importer.file_headers = spool.present, spool.file_headers
+        yield from spool.read()
+    finally:
+        spool.close()
 
 
 def count_rows(stream: BinaryIO, file_name: str) -> int:
@@ -655,19 +751,38 @@ def count_rows(stream: BinaryIO, file_name: str) -> int:
         return 0
 
 
-def bulk_insert(model: type[models.Model], records: list[models.Model], batch_size: int) -> None:
+# New records are prepared this many at a time while a COPY streams (about one buffer
+# of psycopg's, 32 KB): the database writes the rows sent while the next ones are prepared.
+PREPARE_CHUNK = 100
+
+
+def bulk_insert(
+    model: type[models.Model],
+    records: list[models.Model],
+    batch_size: int,
+    *,
+    prepare: Callable[[list[models.Model]], None] | None = None,
+) -> None:
     """Insert new records and give them their primary keys. On PostgreSQL this is COPY, several
     times faster than INSERT for imports of many rows; elsewhere ``bulk_create``. Like
-    ``bulk_create`` it calls no ``save()`` and sends no signals."""
+    ``bulk_create`` it calls no ``save()`` and sends no signals.
+
+    ``prepare``, when given, completes the records a chunk at a time just before they are
+    written, and must not use the database: on PostgreSQL it runs while the COPY streams,
+    so the database writes and indexes the rows already sent while Python prepares the next
+    ones (encrypting personal data, say) instead of waiting for each other."""
     if not records:
         return
     if connection.vendor != "postgresql":
+        if prepare is not None:
+            prepare(records)
         model.objects.bulk_create(records, batch_size=batch_size)
         return
     table = model._meta.db_table
     pk = model._meta.pk
-    fields = [field for field in model._meta.concrete_fields if field is not pk]
+    fields = [pk, *(field for field in model._meta.concrete_fields if field is not pk)]
     now = timezone.now()  # one timestamp for the batch, as bulk_create would nearly give
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
@@ -675,13 +790,14 @@ def bulk_insert(model: type[models.Model], records: list[models.Model], batch_si
         )
         for record, (next_id,) in zip(records, cursor.fetchall(), strict=True):
             record.pk = next_id
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in [pk, *fields])
-        values = [_copy_value(field, now) for field in fields]
-        with cursor.cursor.copy(
-            f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN"
-        ) as copy:
-            for record in records:
-                copy.write_row([record.pk, *(value(record) for value in values)])
+        columns = ", ".join(quote(field.column) for field in fields)
+        with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
+            for start in range(0, len(records), PREPARE_CHUNK):
+                chunk = records[start : start + PREPARE_CHUNK]
+                if prepare is not None:
+                    prepare(chunk)
+                for row in _copy_rows(model, chunk, now):
+                    copy.write_row(row)
     for record in records:
         record._state.adding = False
         record._state.db = connection.alias
@@ -706,16 +822,31 @@ _PLAIN_TYPES = {
 }
 
 
-def _copy_value(field, now) -> Callable[[models.Model], Any]:
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        attname = field.attname
-
-        def stamp(record):
-            record.__dict__[attname] = now
-            return now
-
-        return stamp
-    if field.get_internal_type() in _PLAIN_TYPES:
-        attname = field.attname
-        return lambda record: getattr(record, attname)
-    return lambda record: field.get_db_prep_save(field.pre_save(record, add=True), connection)
+def _copy_rows(model: type[models.Model], records: list[models.Model], now) -> list:
+    """The COPY rows of ``records``: primary key first, then the other concrete fields. The
+    auto_now fields get ``now``, one timestamp for the batch as ``bulk_create`` nearly gives;
+    plain values are read as they are (one C-level getter per record)."""
+    pk = model._meta.pk
+    fields = [field for field in model._meta.concrete_fields if field is not pk]
+    stamps = {
+        field.attname: now
+        for field in fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    }
+    prepared = [
+        (position, field)
+        for position, field in enumerate(fields, start=1)
+        if field.attname not in stamps and field.get_internal_type() not in _PLAIN_TYPES
+    ]
+    # attrgetter of several names gives a tuple; of one, the bare value.
+    row_of = attrgetter(pk.attname, pk.attname, *(field.attname for field in fields))
+    rows = []
+    for record in records:
+        record.__dict__.update(stamps)
+        row = row_of(record)[1:]
+        if prepared:
+            row = list(row)
+            for position, field in prepared:
+                row[position] = field.get_db_prep_save(field.pre_save(record, add=True), connection)
+        rows.append(row)
+    return rows

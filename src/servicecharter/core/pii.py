@@ -12,6 +12,7 @@ still decrypt (a Fernet token never contains ":"), and ``rotate`` rewrites them 
 """
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -78,7 +79,10 @@ def _forget_keys_when_settings_change(*, setting, **kwargs):
 def normalise(value: str) -> str:
     """The canonical form that is hashed: full-width to ASCII, no spaces, dashes or brackets,
     upper case, so '110101 19900101 123x' and '11010119900101123X' find the same person."""
-    return unicodedata.normalize("NFKC", value or "").translate(_DROPPED).upper()
+    value = value or ""
+    if value.isascii() and value.isalnum():  # most identity and phone numbers: nothing to do
+        return value.upper()
+    return unicodedata.normalize("NFKC", value).translate(_DROPPED).upper()
 
 
 _DROPPED = str.maketrans("", "", " -()\u3000\t")
@@ -88,9 +92,29 @@ def encrypt(value: str) -> str:
     if not value:
         return ""
     key_id, aead = _gcm_keys()[0]
-    nonce = os.urandom(_NONCE_BYTES)
-    sealed = aead.encrypt(nonce, value.encode("utf-8"), None)
-    return f"{GCM_PREFIX}:{key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+    return _seal(aead, f"{GCM_PREFIX}:{key_id}:", os.urandom(_NONCE_BYTES), value)
+
+
+def encrypt_many(values: list[str]) -> list[str]:
+    """``encrypt`` of each value, for imports: the random nonces are drawn in one call."""
+    key_id, aead = _gcm_keys()[0]
+    prefix = f"{GCM_PREFIX}:{key_id}:"
+    nonces = os.urandom(_NONCE_BYTES * len(values))
+    return [
+        _seal(aead, prefix, nonces[i * _NONCE_BYTES : (i + 1) * _NONCE_BYTES], value)
+        if value
+        else ""
+        for i, value in enumerate(values)
+    ]
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _seal(aead: AESGCM, prefix: str, nonce: bytes, value: str) -> str:
+    sealed = nonce + aead.encrypt(nonce, value.encode("utf-8"), None)
+    # base64.urlsafe_b64encode, without its two layers of Python
+    return prefix + binascii.b2a_base64(sealed, newline=False).translate(_URLSAFE).decode("ascii")
 
 
 def _undecryptable() -> ImproperlyConfigured:
@@ -128,14 +152,40 @@ def digest(value: str) -> str:
     key nobody can test guesses against the table."""
     if not value:
         return ""
-    keyed = _keyed_hash(settings.PII_HASH_KEY).copy()  # the key schedule is done once
-    keyed.update(normalise(value).encode("utf-8"))
-    return keyed.hexdigest()
+    return _keyed_digest(_hmac_sha256_pads(settings.PII_HASH_KEY), value)
+
+
+def digest_many(values: list[str]) -> list[str]:
+    """``digest`` of each value, for imports (the key is looked up once)."""
+    pads = _hmac_sha256_pads(settings.PII_HASH_KEY)
+    return [_keyed_digest(pads, value) if value else "" for value in values]
+
+
+def _keyed_digest(pads, value: str) -> str:
+    inner_start, outer_start = pads
+    inner = inner_start.copy()
+    inner.update(normalise(value).encode("utf-8"))
+    outer = outer_start.copy()
+    outer.update(inner.digest())
+    return outer.hexdigest()
 
 
 @cache
-def _keyed_hash(key: str):
-    return hmac.new(key.encode("utf-8"), digestmod=hashlib.sha256)
+def _hmac_sha256_pads(key: str):
+    """HMAC-SHA256 (RFC 2104, what ``hmac.new`` computes) with the key schedule done once:
+    the hashes of the key padded with ipad and opad, copied for each value. Three times
+    cheaper than ``hmac``'s Python wrapper, which matters on imports of 100,000 customers."""
+    block = key.encode("utf-8")
+    if len(block) > _SHA256_BLOCK:
+        block = hashlib.sha256(block).digest()
+    block = block.ljust(_SHA256_BLOCK, b"\0")
+    return (
+        hashlib.sha256(bytes(byte ^ 0x36 for byte in block)),
+        hashlib.sha256(bytes(byte ^ 0x5C for byte in block)),
+    )
+
+
+_SHA256_BLOCK = 64
 
 
 def _mask_middle(value: str, keep_start: int, keep_end: int) -> str:

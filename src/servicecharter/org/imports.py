@@ -317,7 +317,8 @@ class DepartmentExporter(core_exports.Exporter):
 
 class _BulkImporter(Importer):
     """Rows land in one department each (``department_column``); records are created with
-    ``bulk_create`` and changed with ``bulk_update``, a batch at a time."""
+    ``core.imports.bulk_insert`` (COPY on PostgreSQL) and changed with ``bulk_update``, a
+    batch at a time."""
 
     model: type[Model]
     department_column = "department"
@@ -359,17 +360,35 @@ class _BulkImporter(Importer):
 
     def field_values(self, row: Row) -> dict:
         """Model field → value for the columns in the file (blank → the field's default)."""
-        values = {}
-        for column_key, value in row.values.items():
-            if column_key in self.special_columns:
-                continue
-            if column_key == self.department_column:
-                values[f"{self.department_field}_id"] = self.departments[value][0]
-            elif value is None:
-                values[column_key] = _default(self.model, column_key)
-            else:
-                values[column_key] = value
+        special = self._special_columns
+        values = {key: value for key, value in row.values.items() if key not in special}
+        if self.department_column in values:
+            code = values.pop(self.department_column)
+            values[self._department_attname] = self.departments[code][0]
+        for key in [key for key, value in values.items() if value is None]:
+            values[key] = self._fields[key].get_default()
         return values
+
+    @cached_property
+    def _special_columns(self) -> frozenset[str]:
+        return frozenset(self.special_columns)
+
+    @cached_property
+    def _department_attname(self) -> str:
+        return self.model._meta.get_field(self.department_field).attname
+
+    @cached_property
+    def _fields(self) -> dict:
+        return {field.name: field for field in self.model._meta.concrete_fields}
+
+    def new_records(self, rows: list[Row]) -> list[Model]:
+        """The batch's new records, to be completed by ``finish_new_records``."""
+        return [self.new_record(row) for row in rows]
+
+    def finish_new_records(self, records: list[Model]) -> None:
+        """Complete new records just before they are written; no database here. On
+        PostgreSQL it runs while the COPY streams, so the costly part of a record (its
+        encryption, say) overlaps with the database's writing of the rows before it."""
 
     def new_record(self, row: Row) -> Model:
         """A new, unsaved record, built without ``Model.__init__`` (a third of the time of a
@@ -415,13 +434,13 @@ class _BulkImporter(Importer):
             getattr(record, self.key): record
             for record in core_imports.filter_keys(self.model.objects.all(), self.key, keys)
         }
-        created, changed, entries = [], [], []
+        new_rows, changed, entries = [], [], []
         fields: set[str] = set()
         now = timezone.now()
         for row in rows:
             record = existing.get(row.values[self.key])
             if record is None:
-                created.append(self.new_record(row))
+                new_rows.append(row)
                 continue
             diff = self.update_record(record, row)
             if diff:
@@ -429,7 +448,10 @@ class _BulkImporter(Importer):
                 fields.update(diff)
                 changed.append(record)
                 entries.append(self.audit_entry("update", record, diff))
-        core_imports.bulk_insert(self.model, created, self.batch_size)
+        created = self.new_records(new_rows)
+        core_imports.bulk_insert(
+            self.model, created, self.batch_size, prepare=self.finish_new_records
+        )
         if changed:
             self.model.objects.bulk_update(
                 changed, sorted(fields | {"updated_at"}), batch_size=self.batch_size
@@ -711,13 +733,29 @@ class CustomerImporter(_BulkImporter):
                 field = next(f for f in services.PII_FIELDS if row.values.get(f) is MASKED)
                 self.reject(row, report, field, "masked_value")
 
+    def new_records(self, rows: list[Row]) -> list[Customer]:
+        """New customers whose personal data is still to be encrypted: it waits on each
+        record (never saved, as it is no field) until ``finish_new_records``."""
+        customers = []
+        for row in rows:
+            customer = super().new_record(row)
+            customer.__dict__[_PENDING_PERSONAL_DATA] = row.values
+            customers.append(customer)
+        return customers
+
+    def finish_new_records(self, customers: list[Customer]) -> None:
+        waiting = [
+            customer for customer in customers if _PENDING_PERSONAL_DATA in customer.__dict__
+        ]
+        sealed = _sealed_personal_data(
+            [customer.__dict__.pop(_PENDING_PERSONAL_DATA) for customer in waiting]
+        )
+        for customer, fields in zip(waiting, sealed, strict=True):
+            customer.__dict__.update(fields)
+
     def new_record(self, row: Row) -> Customer:
         customer = super().new_record(row)
-        for field in services.PII_FIELDS:
-            value = row.values.get(field) or ""
-            setattr(customer, f"{field}_cipher", pii.encrypt(value))
-            if field != "address":
-                setattr(customer, f"{field}_digest", pii.digest(value))
+        customer.__dict__.update(_sealed_personal_data([row.values])[0])
         return customer
 
     def update_record(self, customer: Customer, row: Row) -> dict:
@@ -734,6 +772,33 @@ class CustomerImporter(_BulkImporter):
                 setattr(customer, f"{field}_digest", pii.digest(value))
                 diff[f"{field}_digest"] = ["***", "***"]
         return diff
+
+
+_PENDING_PERSONAL_DATA = "_personal_data_to_seal"
+
+
+def _sealed_personal_data(rows_values: list[dict]) -> list[dict]:
+    """For each row's values, the stored fields of a new customer's personal data: each value
+    encrypted, and the keyed digest that finds it (not for the address). One call each for
+    the batch's encryptions and digests."""
+    fields = services.PII_FIELDS
+    searchable = [field for field in fields if field != "address"]
+    plain = [{field: _plain_text(values.get(field)) for field in fields} for values in rows_values]
+    ciphers = iter(pii.encrypt_many([row[field] for row in plain for field in fields]))
+    digests = iter(pii.digest_many([row[field] for row in plain for field in searchable]))
+    cipher_names = [f"{field}_cipher" for field in fields]
+    digest_names = [f"{field}_digest" for field in searchable]
+    sealed = []
+    for _row in plain:
+        stored = {name: next(ciphers) for name in cipher_names}
+        stored.update({name: next(digests) for name in digest_names})
+        sealed.append(stored)
+    return sealed
+
+
+def _plain_text(value) -> str:
+    """A blank cell is None; a masked one (not text) is refused for new customers."""
+    return value if isinstance(value, str) else ""
 
 
 @core_exports.register
