@@ -128,10 +128,29 @@ def _parse(payload: list[Any]) -> tuple[list[tuple[int, dict]], list[dict]]:
     return parsed, errors
 
 
+# Each row is validated on its own (so one bad row can be reported by its index), but the
+# documentation shows the shape of a row.
+BULK_DOCUMENTATION = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "maxItems": MAX_BULK,
+                    "items": InteractionIn.model_json_schema(),
+                }
+            }
+        },
+    }
+}
+
+
 @router.post(
     "/bulk",
     response={200: BulkOut, 401: ErrorOut, 403: ErrorOut, 422: BulkErrorOut},
     summary="Send interactions in bulk",
+    openapi_extra=BULK_DOCUMENTATION,
 )
 def interaction_bulk(
     request,
