@@ -30,7 +30,7 @@ def _with_interval(estimate: str, low: str, high: str, has_interval: bool) -> st
     if not has_interval:
         return format_html('<td class="num">{}</td>', estimate or DASH)
     return format_html(
-        '<td class="num">{} <span class="muted interval">{}–{}</span></td>',
+        '<td class="num">{} <span class="muted interval">[{}, {}]</span></td>',
         estimate or DASH,
         low,
         high,

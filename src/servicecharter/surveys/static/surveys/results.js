@@ -19,8 +19,8 @@
     const nps = el.dataset.npsLabel || "NPS";
     return {
       tooltip: { trigger: "axis" },
-      legend: { data: [csat, nps] },
-      grid: { left: 48, right: 48, top: 36, bottom: 48 },
+      legend: { data: [csat, nps], top: 0 },
+      grid: { left: 48, right: 48, top: 48, bottom: 32 },
       xAxis: { type: "category", data: data.months },
       yAxis: [
         { type: "value", min: 0, max: 100, name: csat },
@@ -38,8 +38,8 @@
   function channels(el, data) {
     return {
       tooltip: { trigger: "axis" },
-      legend: {},
-      grid: { left: 48, right: 16, top: 36, bottom: 48 },
+      legend: { top: 0 },
+      grid: { left: 48, right: 16, top: 40, bottom: 32 },
       xAxis: { type: "category", data: data.channels },
       yAxis: { type: "value", min: -100, max: 100 },
       series: [
