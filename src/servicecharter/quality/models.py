@@ -235,6 +235,9 @@ class QualityReview(TimeStamped):
     score = models.DecimalField(_("score (%)"), max_digits=5, decimal_places=2, null=True)
     reviewer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     concluded_at = models.DateTimeField(_("concluded"), null=True, blank=True)
+    # What the score was computed from (``quality.reviews.review_compute``): each figure with
+    # its interval, the weights and the formula, frozen when the review is concluded.
+    figures = models.JSONField(_("figures"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-period_start"]
@@ -274,6 +277,7 @@ class Rectification(TimeStamped):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    verification_note = models.TextField(_("verifier's note"), blank=True)
 
     def __str__(self) -> str:
         return self.action[:50]
