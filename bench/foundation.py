@@ -35,6 +35,7 @@ from servicecharter.org.models import Customer, Department, Staff
 STAFF_UPDATES = 10_000
 LIST_STAFF = 100_000
 IMPORT_ROWS = 100_000
+IMPORT_RUNS = 3  # the import rate is the median of this many runs, each of new customers
 LIST_REQUESTS = 15
 
 
@@ -216,18 +217,27 @@ def customer_import(rows: int) -> list[Result]:
     from servicecharter.core.services import imports as import_services
 
     admin = User.objects.get(username="admin")  # the role that may import customers
-    big = customer_csv(rows, first_number=10_000_001)
     rss_before = _peak_rss_mb()
-    elapsed, job = _import(import_services, admin, big, "customers-big.csv")
+    runs = []
+    for run in range(IMPORT_RUNS):
+        big = customer_csv(rows, first_number=10_000_001 + run * 1_000_000)
+        cpu = _CpuClock()
+        elapsed, job = _import(import_services, admin, big, "customers-big.csv")
+        runs.append((rows / elapsed, elapsed, job.state, cpu.seconds()))
     rss_growth = _peak_rss_mb() - rss_before
     imported = Customer.objects.count()
-    rate = rows / elapsed
+    rate, elapsed, _state, (python_cpu, database_cpu) = sorted(runs)[len(runs) // 2]
+    all_done = all(state == "done" for _rate, _elapsed, state, _cpu in runs)
+    database_part = f" + PostgreSQL {database_cpu:.1f} s" if database_cpu is not None else ""
     results = [
         Result(
             f"customer import, {rows:,} rows from CSV ({connection.vendor})",
-            f"{rate:,.0f} rows/s ({elapsed:.1f} s, state {job.state}, {imported:,} imported)",
+            f"{rate:,.0f} rows/s, median of {len(runs)} runs "
+            f"({', '.join(f'{run[0]:,.0f}' for run in runs)}; {elapsed:.1f} s; "
+            f"{'all done' if all_done else 'NOT all done'}, {imported:,} imported; "
+            f"CPU of the median run: Python {python_cpu:.1f} s{database_part})",
             "≥ 10,000 rows/s on PostgreSQL",
-            job.state == "done" and imported == rows and rate >= 10_000
+            all_done and imported == rows * len(runs) and rate >= 10_000
             if connection.vendor == "postgresql"
             else None,
         )
@@ -282,6 +292,39 @@ def _traced():
     finally:
         result["peak"] = tracemalloc.get_traced_memory()[1] / 1024 / 1024
         tracemalloc.stop()
+
+
+class _CpuClock:
+    """CPU seconds spent by this process and, when PostgreSQL runs on this machine, by its
+    server process for our connection: unlike elapsed time, they do not grow when other work
+    keeps the machine busy, so they show the import's own cost beside its rate."""
+
+    def __init__(self):
+        self.started = (time.process_time(), self._database_cpu())
+
+    def seconds(self) -> tuple[float, float | None]:
+        python_started, database_started = self.started
+        database_now = self._database_cpu()
+        database = (
+            database_now - database_started
+            if database_now is not None and database_started is not None
+            else None
+        )
+        return time.process_time() - python_started, database
+
+    @staticmethod
+    def _database_cpu() -> float | None:
+        if connection.vendor != "postgresql":
+            return None
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                (pid,) = cursor.fetchone()
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):  # a server elsewhere, or no /proc
+            return None
 
 
 def _peak_rss_mb() -> float:

@@ -127,3 +127,21 @@ def test_bulk_insert_prepares_every_record_once_in_order_before_writing_it(monke
 def test_bulk_insert_without_records_does_nothing():
     ci.bulk_insert(Department, [], 1000, prepare=pytest.fail)
     assert not Department.objects.exists()
+
+
+class Failing(Toy):
+    closed = False
+
+    def apply_batch(self, rows):
+        raise RuntimeError("the database went away")
+
+    def close(self):
+        self.closed = True
+
+
+def test_the_importer_is_closed_when_the_second_pass_fails():
+    importer = Failing(user=None)
+    report, _total = ci.validate(importer, io.BytesIO(CONTENT), "toy.csv")
+    with pytest.raises(RuntimeError):
+        ci.apply(importer, Unreadable(), "toy.csv", report)
+    assert importer.closed

@@ -352,6 +352,10 @@ class Importer:
     def apply_finish(self) -> None:
         """Writes that need the whole file (called after the last batch)."""
 
+    def close(self) -> None:
+        """Let go of what the second pass holds (a write still in flight, say): called when
+        it ends, whether it succeeded or not."""
+
     def reject(self, row: Row, report: Report, column: str, code: str, /, **params) -> None:
         """Refuse ``row``; the error names the column as the file's header does."""
         row.ok = False
@@ -705,15 +709,18 @@ def apply(
     spool when ``report`` has one (``stream`` is then not read), else from ``stream``."""
     applied = 0
     done = 0
-    for count, rows in _second_pass_batches(importer, stream, file_name, report):
-        good = [row for row in rows if row.line not in report.bad_lines and row.ok]
-        if good:
-            importer.apply_batch(good)
-        applied += len(good)
-        done += count
-        if on_progress:
-            on_progress(done)
-    importer.apply_finish()
+    try:
+        for count, rows in _second_pass_batches(importer, stream, file_name, report):
+            good = [row for row in rows if row.line not in report.bad_lines and row.ok]
+            if good:
+                importer.apply_batch(good)
+            applied += len(good)
+            done += count
+            if on_progress:
+                on_progress(done)
+        importer.apply_finish()
+    finally:
+        importer.close()
     return applied
 
 
