@@ -2,6 +2,7 @@
 every bad row reported by its line, all or nothing, scoped to the importer's queues."""
 
 import csv
+import gc
 import io
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -521,3 +522,10 @@ def test_an_imported_open_case_past_its_warning_is_warned_but_not_breached(
     case = Case.objects.get()
     assert case.warned_at == case.warn_at and case.breached_at is None
     assert case.due_at > datetime.now(tz=UTC)
+
+
+def test_an_import_leaves_the_cycle_collector_as_it_found_it(tree, complaints_officer, run_import):
+    before = gc.get_threshold()
+    job = run_import(complaints_officer, CFPB_SAMPLE)
+    assert job.state == "done"
+    assert gc.get_threshold() == before
