@@ -14,8 +14,10 @@ complaint, up to 2 with a low survey score, 1 abandoned and 1 very long per agen
 check that recomputes the draw from its seed.
 """
 
+import gc
 import importlib.util
 import math
+import os
 import random
 import time
 from collections import Counter
@@ -106,9 +108,16 @@ def run(*, stdout, scale: float, state: dict) -> list:
             f"Drawing a plan for {agents:,} agents over {population:,} interactions "
             f"on {connection.vendor}…"
         )
+        gc.collect()
+        server_before = backend_cpu_seconds()
+        cpu_before = time.process_time()
         started = time.perf_counter()
         draw = sampling.sampling_plan_draw(actor=lead, plan=plan)
         seconds = time.perf_counter() - started
+        cpu = {
+            "here": time.process_time() - cpu_before,
+            "database": backend_cpu_seconds() - server_before,
+        }
         plan.refresh_from_db()
         parts = _parts(plan)
         started = time.perf_counter()
@@ -117,7 +126,7 @@ def run(*, stdout, scale: float, state: dict) -> list:
     finally:
         reset_actor(token)
     results = _report(
-        foundation, draw, seconds, parts, check, check_seconds, agents, population, extras
+        foundation, draw, seconds, cpu, parts, check, check_seconds, agents, population, extras
     )
     stdout.write("")
     stdout.write("Quality, part 2: sampling plan")
@@ -251,9 +260,9 @@ def _targets_data(start: datetime, end: datetime, scale: float) -> dict:
             # A multiplicative hash of the id picks the calls and their customers: a plain
             # "id % 20" would follow the order the agents were dealt in and pick few agents.
             cursor.execute(
-                f"UPDATE {table} SET customer_id = %s + (({HASH}) %% %s) "
+                f"UPDATE {table} SET customer_id = %s + (({HASH}) / %s %% %s) "
                 f"WHERE ({HASH}) %% %s = 0 AND started_at >= %s AND started_at < %s",
-                [first_customer, customers_needed, CUSTOMER_EVERY, start, end],
+                [first_customer, CUSTOMER_EVERY, customers_needed, CUSTOMER_EVERY, start, end],
             )
     linked = list(
         in_month.filter(customer_id__isnull=False)
@@ -261,7 +270,7 @@ def _targets_data(start: datetime, end: datetime, scale: float) -> dict:
         .values_list("pk", "customer_id", "started_at", "department_id", "staff_id", "channel")
     )
     complaints = _complaints(linked[::COMPLAINT_EVERY])
-    answers = _survey_answers(linked[1::max(1, SURVEY_EVERY // CUSTOMER_EVERY)])
+    answers = _survey_answers(linked[1 :: max(1, SURVEY_EVERY // CUSTOMER_EVERY)])
     return {"customers": len(linked), "complaints": complaints, "answers": answers}
 
 
@@ -333,21 +342,43 @@ def _analyze() -> None:
 
 def _parts(plan) -> dict:
     """The draw's two big steps again, each timed: reading the population (every query) and
-    the picks (``stats.sample_plan`` with the auditors)."""
+    the picks (``stats.sample_plan`` with the auditors); with the garbage collector paused,
+    as the draw pauses it."""
     as_of = plan.drawn_at
-    started = time.perf_counter()
-    rows, _thresholds = sampling.plan_population(plan, as_of=as_of, targets=TARGETED)
-    read = time.perf_counter() - started
-    keys = list(sampling._auditor_keys(plan))
-    started = time.perf_counter()
-    stats.sample_plan(
-        rows, seed=plan.seed, per_agent=plan.per_agent, targeted=TARGETED, auditors=keys
-    )
-    picks = time.perf_counter() - started
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        rows, _thresholds = sampling.plan_population(plan, as_of=as_of, targets=TARGETED)
+        read = time.perf_counter() - started
+        keys = list(sampling._auditor_keys(plan))
+        started = time.perf_counter()
+        stats.sample_plan(
+            rows, seed=plan.seed, per_agent=plan.per_agent, targeted=TARGETED, auditors=keys
+        )
+        picks = time.perf_counter() - started
+    finally:
+        gc.enable()
     return {"read": read, "picks": picks, "rows": len(rows)}
 
 
-def _report(foundation, draw, seconds, parts, check, check_seconds, agents, population, extras):
+def backend_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL backend serving this connection (0 elsewhere, or when the
+    database runs on another machine), as bench/_cases_import.py reads it."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _report(
+    foundation, draw, seconds, cpu, parts, check, check_seconds, agents, population, extras
+):
     Result = foundation.Result
     picks = len(draw.sample.picks)
     reasons = ", ".join(f"{n:,} {reason}" for reason, n in sorted(draw.by_reason.items()))
@@ -363,6 +394,14 @@ def _report(foundation, draw, seconds, parts, check, check_seconds, agents, popu
             f"{seconds:.2f} s ({picks:,} picks: {reasons})",
             f"< {TARGET_SECONDS:.0f} s",
             seconds < TARGET_SECONDS and stored == picks,
+        ),
+        Result(
+            "  CPU used by the draw (what it takes on an idle machine)",
+            f"{cpu['here'] + cpu['database']:.2f} s ({cpu['here']:.2f} s in this process"
+            + (f", {cpu['database']:.2f} s in the database" if cpu["database"] else "")
+            + ")",
+            "",
+            None,
         ),
         Result(
             "  of which: reading the population (all its queries)",
