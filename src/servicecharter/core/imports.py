@@ -467,19 +467,19 @@ def _parse_row(
     importer: Importer, line: int, record: list[str], plan: list[tuple], report: Report
 ) -> Row:
     """``plan`` lists (key, position, parse, required) of the file's columns."""
-    row = Row(line=line, values={})
-    values = row.values
+    values = {}
+    row = Row(line, values)
     width = len(record)
     for key, position, parse, required in plan:
         raw = record[position].strip() if position < width else ""
-        if raw[:1] == "'" and raw[1:2] in _DEFUSED:
-            raw = raw[1:]  # an exported cell that looked like a formula (see core.exports)
         if not raw:
             if required:
                 importer.reject(row, report, key, "missing_value")
             else:
                 values[key] = None
             continue
+        if raw[0] == "'" and raw[1:2] in _DEFUSED:
+            raw = raw[1:]  # an exported cell that looked like a formula (see core.exports)
         try:
             values[key] = parse(raw)
         except CellError as error:

@@ -106,9 +106,13 @@ class _Scope:
 
     def __init__(self, user, capability: str):
         self.roots = scope_paths(user, capability)
+        self._covered: dict[str, bool] = {}  # path → answer: an import asks of few paths
 
     def covers(self, path: str) -> bool:
-        return any(path.startswith(root) for root in self.roots)
+        covered = self._covered.get(path)
+        if covered is None:
+            covered = self._covered[path] = any(path.startswith(root) for root in self.roots)
+        return covered
 
     def covers_a_whole_tree(self) -> bool:
         return any(root.count(".") == 1 for root in self.roots)
