@@ -15,6 +15,7 @@ from servicecharter.cases.api import router as cases_router
 from servicecharter.interactions.api import router as interactions_router
 from servicecharter.org.api import router as org_router
 from servicecharter.quality.api import router as quality_router
+from servicecharter.quality.reviews_api import router as quality_reviews_router
 from servicecharter.surveys.api import router as surveys_router
 
 api = NinjaAPI(
@@ -35,6 +36,7 @@ api.add_router("/", org_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/interactions/", interactions_router)
 api.add_router("/quality/", quality_router)
+api.add_router("/quality/", quality_reviews_router)
 api.add_router("/surveys/", surveys_router)
 
 urlpatterns = [path("", api.urls)]

@@ -47,6 +47,7 @@ MENU: list[NavItem] = [
     NavItem(_("Survey rules"), "surveys:rules", perms.MANAGE_SURVEYS),
     NavItem(_("Sampling plans"), "quality:sampling_list", perms.MANAGE_QUALITY),
     NavItem(_("Calibration"), "quality:calibration_list", perms.EVALUATE),
+    NavItem(_("Quality reviews"), "quality:review_list", perms.VIEW_QUALITY),
 ]
 
 

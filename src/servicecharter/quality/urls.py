@@ -3,6 +3,7 @@
 from servicecharter.quality.views import (
     calibration,
     mine,
+    reviews,
     sampling,
     scorecards,
     scoring,
@@ -20,4 +21,5 @@ urlpatterns = [
     *team.urlpatterns,
     *sampling.urlpatterns,
     *calibration.urlpatterns,
+    *reviews.urlpatterns,
 ]
