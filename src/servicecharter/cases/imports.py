@@ -24,7 +24,9 @@ news; a breach that happened before the import is recorded, not announced):
   gets its readable reference from ``services.reference_for`` before it is written — the same
   ``C<yymm>-<id>`` every other case has;
 - cases and timeline rows go in with one COPY (PostgreSQL) or one ``executemany`` (SQLite) per
-  batch, one audit row per batch names the references created (``audit_record_many``);
+  batch (``cases.bulk``), one audit row per batch names the references created
+  (``audit_record_many``); on PostgreSQL each batch's COPY runs in a helper thread while the
+  next batch is worked out, its foreign keys checked at its end rather than all at the commit;
 - a complaint's ``due_at`` and ``warn_at`` come from its profile's clocks with no events, worked
   out with the calendars once per profile and receipt instant (a CFPB file of a million rows has
   a few thousand receipt dates), not once per row;
@@ -71,17 +73,12 @@ complaint's: upheld, partly upheld, not upheld or withdrawn; any other case's: a
 withdrawn); an open case has none.
 """
 
-import gc
-import json
-import operator
 import re
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from datetime import timezone as fixed_offset
 from functools import cached_property, lru_cache
 
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -89,6 +86,16 @@ from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.models import User
 from servicecharter.accounts.scoping import has_capability, scope_paths
 from servicecharter.cases import taxonomy
+from servicecharter.cases.bulk import (
+    CaseRules,
+    CaseWriter,
+    DeadlineBook,
+    FewerCollections,
+    Memo,
+    SeverityBook,
+    actor_label,
+    json_text,
+)
 from servicecharter.cases.choices import (
     OPEN_STATES,
     CaseKind,
@@ -96,30 +103,16 @@ from servicecharter.cases.choices import (
     EscalationTarget,
     Jurisdiction,
     Outcome,
-    Severity,
     TaxonomyScheme,
     TimelineKind,
 )
-from servicecharter.cases.deadlines import clock_statuses
 from servicecharter.cases.models import (
     Case,
-    CaseSettings,
     Category,
-    ProfileRule,
-    RoutingRule,
-    TimelineEntry,
 )
-from servicecharter.cases.services import (
-    _DEFAULT_PROFILE,
-    _duty_due,
-    reference_for,
-    resolve_profile,
-)
-from servicecharter.cases.severity import score_severity
 from servicecharter.core import imports as core_imports
 from servicecharter.core import pii
 from servicecharter.core.audit import audit_record_many
-from servicecharter.core.calendars import get_calendar
 from servicecharter.core.imports import CellError, Column, Importer, Report, Row
 from servicecharter.org.choices import Channel, Language
 from servicecharter.org.imports import CHANNEL_ALIASES, MASKED, personal_text
@@ -283,264 +276,6 @@ def _a_date(value: str) -> date:
     return core_imports.a_date(value)
 
 
-# --- bulk writing --------------------------------------------------------------------------------
-
-
-class _SqliteDatetimes(dict):
-    """What Django's SQLite backend stores for an instant (naive UTC text), kept for the
-    instants that repeat (receipt dates, deadlines, the batch's timestamp)."""
-
-    LIMIT = 50_000
-
-    def __call__(self, value: datetime) -> str:
-        text = self.get(value)
-        if text is None:
-            if len(self) >= self.LIMIT:
-                self.clear()
-            text = self[value] = str(value.astimezone(UTC).replace(tzinfo=None))
-        return text
-
-
-def _json(value) -> str:
-    # JSON text given by the caller (a value worked out once for many rows) goes in as it is.
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def json_text(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-class BulkTable:
-    """Plain rows for one table, built from the fields' defaults and the values given, inserted
-    with COPY on PostgreSQL and one ``executemany`` elsewhere. No ``save()``, no signals. A JSON
-    field takes a Python value or its JSON text."""
-
-    def __init__(self, model, *, with_pk: bool):
-        fields = [
-            field for field in model._meta.concrete_fields if with_pk or not field.primary_key
-        ]
-        self.model = model
-        self.fields = fields
-        postgres = connection.vendor == "postgresql"
-        datetimes = _SqliteDatetimes()
-        converters: dict[str, Callable] = {}
-        for field in fields:
-            kind = field.get_internal_type()
-            if kind == "JSONField":
-                converters[field.attname] = _json
-            elif kind == "DateTimeField" and not postgres:
-                converters[field.attname] = datetimes
-        self.converters = list(converters.items())
-        # The field's default; "" for text without one, None otherwise (a NOT NULL field
-        # every row must set: the database refuses a row that does not).
-        self.defaults = {field.attname: field.get_default() for field in fields}
-        for name, convert in self.converters:
-            if self.defaults[name] is not None:
-                self.defaults[name] = convert(self.defaults[name])
-        self.pick = operator.itemgetter(*(field.attname for field in fields))
-
-    def row(self, values: dict) -> tuple:
-        merged = {**self.defaults, **values}
-        for name, convert in self.converters:
-            value = merged[name]
-            if value is not None and value.__class__ is not str:
-                merged[name] = convert(value)
-        return self.pick(merged)
-
-    def copy_statement(self) -> str:
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(field.column) for field in self.fields)
-        return f"COPY {quote(self.model._meta.db_table)} ({columns}) FROM STDIN"
-
-    def insert(self, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                _copy(cursor.cursor, self.copy_statement(), rows)
-                return
-            quote = connection.ops.quote_name
-            table = quote(self.model._meta.db_table)
-            columns = ", ".join(quote(field.column) for field in self.fields)
-            marks = ", ".join(["%s"] * len(self.fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
-
-
-def _copy(cursor, statement: str, rows: list, started: threading.Event | None = None) -> None:
-    with cursor.copy(statement) as copy:
-        if started is not None:
-            started.set()
-        for row in rows:
-            copy.write_row(row)
-
-
-class BackgroundCopies:
-    """On PostgreSQL, sends a batch's COPYs from a helper thread, so the database writes one
-    batch (rows and indexes: half the time of an import) while Python prepares the next.
-
-    psycopg holds the connection's lock for the length of a COPY, so a query the importing
-    thread sends meanwhile waits for it: the order of writes is kept and every later query
-    sees the rows. ``wait`` before anything that must see them all; an error in the helper
-    thread is raised from the next ``send`` or ``wait``. Elsewhere the rows are written at once."""
-
-    def __init__(self):
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        self._checking_now = False
-
-    def send(self, jobs: list[tuple[BulkTable, list[tuple]]]) -> None:
-        self.wait()
-        jobs = [(table, rows) for table, rows in jobs if rows]
-        if connection.vendor != "postgresql":
-            for table, rows in jobs:
-                table.insert(rows)
-            return
-        if not jobs:
-            return
-        if not self._checking_now:
-            # Foreign keys are checked at the end of each COPY, in the helper thread, instead
-            # of all at the commit, where nothing else could go on meanwhile.
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            self._checking_now = True
-        started = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(connection.connection, [(t.copy_statement(), rows) for t, rows in jobs], started),
-            name="case-import-copy",
-            daemon=True,
-        )
-        self._thread.start()
-        started.wait()  # the COPY holds the connection from here on
-
-    def _run(self, raw_connection, jobs: list[tuple[str, list]], started: threading.Event):
-        try:
-            with raw_connection.cursor() as cursor:
-                for statement, rows in jobs:
-                    _copy(cursor, statement, rows, started)
-        except BaseException as error:  # raised again in the importing thread
-            self._error = error
-        finally:
-            started.set()
-
-    def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
-
-    def finish(self) -> None:
-        """Wait for the last COPY and defer the constraints again, as the transaction had them."""
-        self.wait()
-        if self._checking_now:
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-            self._checking_now = False
-
-
-def allocate_ids(model, count: int) -> list[int]:
-    """``count`` new primary keys of ``model``, before its rows are written. On SQLite the ids
-    after the highest ever given (AUTOINCREMENT's own rule); safe because an import or seed
-    transaction holds SQLite's write lock from its start (transaction_mode IMMEDIATE)."""
-    if count == 0:
-        return []
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, model._meta.pk.column, count],
-            )
-            return [row[0] for row in cursor.fetchall()]
-        if not connection.in_atomic_block:
-            raise RuntimeError("allocate_ids on SQLite needs the write lock of a transaction")
-        quote = connection.ops.quote_name
-        cursor.execute(f"SELECT MAX({quote(model._meta.pk.column)}) FROM {quote(table)}")
-        highest = cursor.fetchone()[0] or 0
-        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-        row = cursor.fetchone()
-        highest = max(highest, row[0] if row else 0)
-    return list(range(highest + 1, highest + 1 + count))
-
-
-def _prefix_of(received_at: datetime) -> str:
-    """What ``reference_for`` puts before the case number (checked against it)."""
-    prefix = reference_for(0, received_at)[:-7]
-    if reference_for(1234567, received_at) != f"{prefix}1234567":
-        raise RuntimeError("reference_for changed its format: update CaseWriter.reference")
-    return prefix
-
-
-def actor_label(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
-
-
-class CaseWriter:
-    """Writes new cases and their timeline rows in bulk (see the module's notes). Rows wait in
-    ``pending`` until ``send``; with ``background`` (PostgreSQL) the COPYs run while the caller
-    prepares its next batch. Call ``wait`` at the end."""
-
-    def __init__(self, *, background: bool = False):
-        self.cases = BulkTable(Case, with_pk=True)
-        self.timeline = BulkTable(TimelineEntry, with_pk=False)
-        self._prefixes = Memo()
-        self.pending: list[tuple[BulkTable, list[tuple]]] = []
-        self.copies = BackgroundCopies() if background else None
-
-    def reference(self, case_id: int, received_at: datetime) -> str:
-        """``services.reference_for``, with its date part worked out once per receipt instant
-        (formatting a date costs more than the rest of a row's reference)."""
-        prefix = self._prefixes.get_or_make(received_at, lambda: _prefix_of(received_at))
-        return f"{prefix}{case_id:07d}"
-
-    def write_cases(
-        self, cases: list[dict], now: datetime, finish: Callable | None = None
-    ) -> list[tuple[int, str]]:
-        """Queue ``cases`` (field → value; every NOT NULL field without a default given) and
-        return (id, reference) of each, in order. ``finish(values)``, if given, completes a
-        case's values once its id and reference are known."""
-        self.wait()  # ids come after those of the rows still being written
-        ids = allocate_ids(Case, len(cases))
-        rows, made = [], []
-        for case_id, values in zip(ids, cases, strict=True):
-            reference = self.reference(case_id, values["received_at"])
-            values["id"] = case_id
-            values["reference"] = reference
-            values["created_at"] = values["updated_at"] = now
-            if finish is not None:
-                finish(values)
-            rows.append(self.cases.row(values))
-            made.append((case_id, reference))
-        self.pending.append((self.cases, rows))
-        return made
-
-    def write_timeline(self, entries: Iterable[dict]) -> None:
-        self.pending.append((self.timeline, [self.timeline.row(entry) for entry in entries]))
-
-    def send(self) -> None:
-        jobs, self.pending = self.pending, []
-        if self.copies is not None:
-            self.copies.send(jobs)
-            return
-        for table, rows in jobs:
-            table.insert(rows)
-
-    def wait(self) -> None:
-        if self.copies is not None:
-            self.copies.wait()
-
-    def finish(self) -> None:
-        if self.copies is not None:
-            self.copies.finish()
-
-
-# --- what an import needs to know, read once -------------------------------------------------------
-
-
 class _Refused(Exception):
     """A row cannot be imported: the column, the message code and its parameters."""
 
@@ -551,188 +286,7 @@ class _Refused(Exception):
         self.params = params
 
 
-class Memo(dict):
-    """Values worked out once per key, up to a bound (then it starts afresh, so memory stays
-    flat). A refusal is remembered too, and raised again for the next row with the same key."""
-
-    def __init__(self, limit: int = 20_000):
-        super().__init__()
-        self.limit = limit
-
-    def get_or_make(self, key, make: Callable):
-        found = self.get(key, self)
-        if found is self:
-            if len(self) >= self.limit:
-                self.clear()
-            try:
-                found = make()
-            except _Refused as refusal:
-                found = refusal
-            self[key] = found
-        if isinstance(found, _Refused):
-            raise found
-        return found
-
-
-class DeadlineBook:
-    """Due and warning instants of a new complaint's first duty clock, worked out once per
-    profile and receipt instant and kept (up to a bound, so memory stays flat)."""
-
-    LIMIT = 20_000
-
-    def __init__(self, now: datetime):
-        self.now = now
-        self.share = CaseSettings.current().warn_share / 100
-        self._calendars: dict[str, object] = {}
-        self._profiles: dict[str, object] = {}
-        self._zones: dict[str, object] = {}
-        self._due: dict[tuple, tuple] = {}
-
-    def calendar(self, code: str):
-        if code not in self._calendars:
-            self._calendars[code] = get_calendar(code)
-        return self._calendars[code]
-
-    def profile(self, key: str):
-        if key not in self._profiles:
-            self._profiles[key] = resolve_profile(key)
-        return self._profiles[key]
-
-    def zone(self, profile_key: str):
-        """The time zone a date without a time is read in: the profile's first clock's."""
-        if profile_key not in self._zones:
-            profile = self.profile(profile_key)
-            code = profile.clocks[0].calendar if profile.clocks else None
-            self._zones[profile_key] = self.calendar(code).zone
-        return self._zones[profile_key]
-
-    def first_due(self, profile_key: str, received_at: datetime) -> tuple:
-        """(due_at, warn_at) of the clock that falls due first, or (None, None)."""
-        key = (profile_key, received_at)
-        hit = self._due.get(key)
-        if hit is None:
-            if len(self._due) >= self.LIMIT:
-                self._due.clear()
-            statuses = clock_statuses(
-                profile=self.profile(profile_key),
-                received_at=received_at,
-                as_of=max(self.now, received_at),
-                calendars=self.calendar,
-            )
-            first = _duty_due(statuses)
-            if first is None:
-                hit = (None, None)
-            else:
-                warn_at = first.started_at + (first.due.at - first.started_at) * self.share
-                hit = (first.due.at, warn_at)
-            self._due[key] = hit
-        return hit
-
-
-class CaseRules:
-    """The profile and routing rules, read once and applied as ``services.case_create`` applies
-    them (``profile_key_for``, ``_route``): first match by priority, a rule on a business type
-    also covering its subtypes."""
-
-    def __init__(self):
-        self.parents = dict(BusinessType.objects.values_list("pk", "parent_id"))
-        self.profile_rules = list(
-            ProfileRule.objects.order_by("priority", "id").values_list(
-                "channel", "jurisdiction", "business_type_id", "profile_key"
-            )
-        )
-        self.routing_rules = list(
-            RoutingRule.objects.filter(is_active=True)
-            .order_by("priority", "id")
-            .values_list("kind", "channel", "business_type_id", "min_severity", "department_id")
-        )
-        self._severity_order = list(Severity.values)
-
-    def _types(self, business_type_id: int | None) -> tuple:
-        if business_type_id is None:
-            return ()
-        return (business_type_id, self.parents.get(business_type_id))
-
-    def profile_key(self, *, channel: str, business_type_id, jurisdiction: str) -> str:
-        types = self._types(business_type_id)
-        for rule_channel, rule_jurisdiction, rule_type, key in self.profile_rules:
-            if rule_channel and rule_channel != channel:
-                continue
-            if rule_jurisdiction and rule_jurisdiction != jurisdiction:
-                continue
-            if rule_type and rule_type not in types:
-                continue
-            return key
-        if channel == Channel.REGULATOR and jurisdiction == Jurisdiction.CN:
-            return "cn_pboc_referral"
-        return _DEFAULT_PROFILE.get(jurisdiction, "cn_banking_insurance")
-
-    def queue(self, *, kind: str, channel: str, business_type_id, severity: str) -> int | None:
-        types = self._types(business_type_id)
-        order = self._severity_order
-        for rule_kind, rule_channel, rule_type, min_severity, department_id in self.routing_rules:
-            if rule_kind and rule_kind != kind:
-                continue
-            if rule_channel and rule_channel != channel:
-                continue
-            if rule_type and rule_type not in types:
-                continue
-            if min_severity and order.index(severity) < order.index(min_severity):
-                continue
-            return department_id
-        return None
-
-
-class SeverityBook:
-    """``score_severity`` for repeated facts, worked out once each."""
-
-    def __init__(self):
-        settings = CaseSettings.current()
-        self.window = settings.repeat_window_days
-        self._scores: dict[tuple, tuple] = {}
-
-    def score(self, *, money, currency, vulnerable, channel, earlier=0) -> tuple:
-        """(level, score, the reasons as JSON text)."""
-        key = (money, currency, vulnerable, channel, earlier)
-        hit = self._scores.get(key)
-        if hit is None:
-            result = score_severity(
-                money_at_stake=money,
-                currency=currency,
-                is_vulnerable=vulnerable,
-                regulator_referral=channel == Channel.REGULATOR,
-                earlier_cases=earlier,
-                repeat_window_days=self.window,
-                social_media=channel == Channel.SOCIAL,
-            )
-            hit = (result.level, result.score, json_text(result.reasons))
-            if len(self._scores) < 10_000:
-                self._scores[key] = hit
-        return hit
-
-
 # --- the importers ------------------------------------------------------------------------------------
-
-
-class FewerCollections:
-    """Python's cycle collector runs after every 700 new objects; an import makes a few dozen
-    a row and keeps almost none, so while one runs the collector runs less often (a tenth of
-    an import's time went to it). ``start`` and ``stop`` may be called more than once."""
-
-    THRESHOLDS = (50_000, 20, 20)
-
-    def __init__(self):
-        self.saved: tuple | None = None
-
-    def start(self) -> None:
-        if self.saved is None:
-            self.saved = gc.get_threshold()
-            gc.set_threshold(*self.THRESHOLDS)
-
-    def stop(self) -> None:
-        if self.saved is not None:
-            gc.set_threshold(*self.saved)
-            self.saved = None
 
 
 class _CaseImporter(Importer):
@@ -1032,8 +586,8 @@ class CfpbCaseImporter(_CaseImporter):
     def __init__(self, *, user):
         super().__init__(user=user)
         # Facts shared by many rows, worked out once (bounded, so memory stays flat).
-        self._facts = Memo()
-        self._received = Memo()
+        self._facts = Memo(remembered=_Refused)
+        self._received = Memo(remembered=_Refused)
         self._categories = Memo()
 
     @cached_property
@@ -1560,16 +1114,10 @@ __all__ = [
     "CFPB_BUSINESS_TYPES",
     "CFPB_CHANNELS",
     "CFPB_RESPONSES",
-    "BulkTable",
-    "CaseRules",
-    "CaseWriter",
+    "CFPB_VULNERABLE_TAG",
     "CfpbCaseImporter",
-    "DeadlineBook",
     "NativeCaseImporter",
-    "SeverityBook",
     "a_datetime",
-    "actor_label",
-    "allocate_ids",
     "cfpb_category",
     "cfpb_description",
     "cfpb_subject",

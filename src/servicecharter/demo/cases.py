@@ -47,6 +47,14 @@ from servicecharter.accounts import services as account_services
 from servicecharter.accounts.choices import Role
 from servicecharter.accounts.models import User
 from servicecharter.cases import taxonomy, workflow
+from servicecharter.cases.bulk import (
+    BulkTable,
+    CaseRules,
+    CaseWriter,
+    DeadlineBook,
+    SeverityBook,
+    actor_label,
+)
 from servicecharter.cases.choices import (
     CaseKind,
     CaseState,
@@ -63,12 +71,6 @@ from servicecharter.cases.imports import (
     CFPB_CHANNELS,
     CFPB_RESPONSES,
     CFPB_VULNERABLE_TAG,
-    BulkTable,
-    CaseRules,
-    CaseWriter,
-    DeadlineBook,
-    SeverityBook,
-    actor_label,
     cfpb_category,
     cfpb_description,
     cfpb_subject,
