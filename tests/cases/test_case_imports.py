@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from openpyxl import Workbook
 
 from servicecharter.accounts.choices import Role
@@ -529,3 +530,20 @@ def test_an_import_leaves_the_cycle_collector_as_it_found_it(tree, complaints_of
     job = run_import(complaints_officer, CFPB_SAMPLE)
     assert job.state == "done"
     assert gc.get_threshold() == before
+
+
+def test_a_complaints_officer_imports_a_cfpb_file_from_the_imports_page(
+    client, tree, complaints_officer, django_capture_on_commit_callbacks
+):
+    client.force_login(complaints_officer)
+    page = client.get(reverse("core:imports"))
+    assert "Cases (CFPB export format)" in page.content.decode()
+    bad = cfpb_rows(sample_line("3256629").replace(",Web,", ",Pigeon,"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("core:imports"),
+            {"kind": "cases_cfpb", "file": SimpleUploadedFile("cfpb.csv", bad.encode())},
+        )
+    html = client.get(response["Location"]).content.decode()
+    assert "<td>Submitted via</td><td>“Pigeon” is not one of:" in html
+    assert not Case.objects.exists()
