@@ -13,8 +13,8 @@ department's page and each employee's "survey feedback about me" show something 
   their own level (the same for the same seed), a deviation from the standard or a long wait
   lowers the score, an upheld complaint scores better than one not upheld; NPS and effort go
   with satisfaction. One answer in six leaves a comment in the customer's language.
-- The rows are bulk-inserted and the rollups built by ``rollup_rebuild`` over the days covered,
-  exactly as the pages read them. Links older than their validity are expired.
+- The rows are bulk-inserted and their counts added to the rollups with ``rollup_add``, the
+  upsert dispatch and ``survey_respond`` use. Links older than their validity are expired.
 
 Everything is a pure function of the seed and the demo's interactions and cases.
 """
@@ -135,24 +135,26 @@ def _interactions() -> list[_Served]:
 
 
 def _closed_cases() -> list[_Served]:
-    cases = (
+    rows = (
         Case.objects.filter(closed_at__isnull=False, customer__isnull=False)
         .exclude(outcome__in=[Outcome.WITHDRAWN, Outcome.MERGED])
-        .select_related("customer", "handler")
         .order_by("closed_at", "pk")
-    )
+        .values_list(
+            "pk", "customer_id", "customer__name", "customer__email", "contact_email",
+            "language", "handler__staff_id", "department_id", "channel", "business_type_id",
+            "closed_at", "outcome",
+        )
+    )  # fmt: skip
     served = []
-    for case in cases:
-        email = case.customer.email or case.contact_email
-        if not email:
+    for (pk, customer, name, email, contact_email, language, staff, department, channel,
+         business_type, closed_at, outcome) in rows:  # fmt: skip
+        if not (email or contact_email):
             continue
         candidate = services.Candidate(
-            "case", case.pk, case.customer_id, case.customer.name, email,
-            _language(case.language), case.handler.staff_id if case.handler_id else None,
-            case.department_id, case.channel, case.business_type_id,
-            case.closed_at + timedelta(minutes=5),
+            "case", pk, customer, name, email or contact_email, _language(language), staff,
+            department, channel, business_type, closed_at + timedelta(minutes=5),
         )  # fmt: skip
-        served.append(_Served(candidate, CASE_OUTCOME_SHIFT.get(case.outcome, 0.0)))
+        served.append(_Served(candidate, CASE_OUTCOME_SHIFT.get(outcome, 0.0)))
     return served
 
 
@@ -194,6 +196,28 @@ def _comment(rng: random.Random, language: str, csat: int) -> str:
     return rng.choice(COMMENTS[language if language in COMMENTS else Language.ZH_HANS][mood])
 
 
+def _rollup_deltas(invitations: list[Invitation], answers: list[tuple]) -> dict:
+    """What dispatch and ``survey_respond`` would have added to the rollups, in one go."""
+    deltas: dict[tuple, dict[str, int]] = {}
+
+    def add(invitation: Invitation, counters: dict[str, int]) -> None:
+        key = (
+            services.rollup_day(invitation.created_at),
+            invitation.department_id,
+            invitation.staff_id or 0,
+            invitation.channel,
+        )
+        row = deltas.setdefault(key, {})
+        for name, value in counters.items():
+            row[name] = row.get(name, 0) + value
+
+    for invitation in invitations:
+        add(invitation, {"invited": 1})
+    for invitation, answer in answers:
+        add(invitation, services.response_counters(answer.csat, answer.nps, answer.effort))
+    return deltas
+
+
 def surveys_seed(*, seed: int) -> SurveysSummary:
     """Load the demo survey rules and answers (call inside the seed's transaction, after the
     demo interactions and cases)."""
@@ -218,19 +242,17 @@ def surveys_seed(*, seed: int) -> SurveysSummary:
             csat, nps, effort = _scores(rng, levels[candidate.staff_id], item.shift, rule)
             invitation.state = InvitationState.ANSWERED
             invitation.answered_at = answered_at
-            answers.append(
-                Response(
-                    invitation=invitation,
-                    csat=csat,
-                    nps=nps,
-                    effort=effort,
-                    comment=_comment(rng, candidate.language, csat),
-                    staff_id=candidate.staff_id,
-                    department_id=candidate.department_id,
-                    channel=candidate.channel,
-                    answered_at=answered_at,
-                )
+            answer = Response(
+                csat=csat,
+                nps=nps,
+                effort=effort,
+                comment=_comment(rng, candidate.language, csat),
+                staff_id=candidate.staff_id,
+                department_id=candidate.department_id,
+                channel=candidate.channel,
+                answered_at=answered_at,
             )
+            answers.append((invitation, answer))
             summary.from_cases += candidate.kind == "case"
         elif invitation.expires_at <= now:
             invitation.state = InvitationState.EXPIRED
@@ -238,12 +260,10 @@ def surveys_seed(*, seed: int) -> SurveysSummary:
             invitation.state = InvitationState.SENT
         invitations.append(invitation)
     Invitation.objects.bulk_create(invitations, batch_size=BATCH)
-    for answer in answers:
-        answer.invitation_id = answer.invitation.pk
-    Response.objects.bulk_create(answers, batch_size=BATCH)
-    if invitations:
-        days = [services.rollup_day(invitation.created_at) for invitation in invitations]
-        services.rollup_rebuild(first_day=min(days), last_day=max(days))
+    for invitation, answer in answers:
+        answer.invitation_id = invitation.pk
+    Response.objects.bulk_create([answer for _invitation, answer in answers], batch_size=BATCH)
+    services.rollup_add(_rollup_deltas(invitations, answers))
     summary.invitations, summary.answers = len(invitations), len(answers)
     summary.seconds = clock.perf_counter() - started
     return summary
