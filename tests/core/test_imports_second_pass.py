@@ -110,7 +110,7 @@ def test_bulk_insert_prepares_every_record_once_in_order_before_writing_it(monke
     chunks = []
 
     def prepare(chunk):
-        assert all(record._state.db is None for record in chunk)  # not written yet
+        assert all(record.pk is None and record._state.db is None for record in chunk)
         chunks.append([record.code for record in chunk])
         for record in chunk:
             record.name_en = f"prepared {record.code}"

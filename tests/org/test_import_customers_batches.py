@@ -170,4 +170,4 @@ def test_records_encrypted_a_chunk_at_a_time_equal_those_built_one_by_one(tree, 
 
     assert [comparable(c) for c in chunked] == [comparable(c) for c in one_by_one]
     assert comparable(chunked[1])["address_cipher"] == ""
-    assert all("_personal_data_to_seal" not in c.__dict__ for c in chunked)
+    assert all("_import_row" not in c.__dict__ for c in chunked)

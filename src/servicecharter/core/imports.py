@@ -775,9 +775,10 @@ def bulk_insert(
     ``bulk_create`` it calls no ``save()`` and sends no signals.
 
     ``prepare``, when given, completes the records a chunk at a time just before they are
-    written, and must not use the database: on PostgreSQL it runs while the COPY streams,
-    so the database writes and indexes the rows already sent while Python prepares the next
-    ones (encrypting personal data, say) instead of waiting for each other."""
+    written (before they have their primary keys), and must not use the database: on
+    PostgreSQL it runs while the COPY streams, so the database writes and indexes the rows
+    already sent while Python prepares the next ones (building them, encrypting personal
+    data) instead of each waiting for the other."""
     if not records:
         return
     if connection.vendor != "postgresql":
@@ -795,14 +796,15 @@ def bulk_insert(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [table, pk.column, len(records)],
         )
-        for record, (next_id,) in zip(records, cursor.fetchall(), strict=True):
-            record.pk = next_id
+        ids = [next_id for (next_id,) in cursor.fetchall()]
         columns = ", ".join(quote(field.column) for field in fields)
         with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
             for start in range(0, len(records), PREPARE_CHUNK):
                 chunk = records[start : start + PREPARE_CHUNK]
                 if prepare is not None:
                     prepare(chunk)
+                for record, next_id in zip(chunk, ids[start : start + PREPARE_CHUNK], strict=True):
+                    record.pk = next_id
                 for row in _copy_rows(model, chunk, now):
                     copy.write_row(row)
     for record in records:

@@ -126,6 +126,10 @@ def _audit_each(entries: list[dict]) -> None:
         record_many(entries)
 
 
+# The attribute a new record's row waits under until the record is filled in.
+_PENDING_ROW = "_import_row"
+
+
 def _default(model: type[Model], field: str):
     return model._meta.get_field(field).get_default()
 
@@ -386,25 +390,37 @@ class _BulkImporter(Importer):
         return {field.name: field for field in self.model._meta.concrete_fields}
 
     def new_records(self, rows: list[Row]) -> list[Model]:
-        """The batch's new records, to be completed by ``finish_new_records``."""
-        return [self.new_record(row) for row in rows]
+        """The batch's new records, still empty: ``finish_new_records`` fills them in just
+        before they are written (the row waits on each, under a name that is no field)."""
+        records = []
+        for row in rows:
+            record = self.model.__new__(self.model)
+            record.__dict__[_PENDING_ROW] = row
+            records.append(record)
+        return records
 
     def finish_new_records(self, records: list[Model]) -> None:
-        """Complete new records just before they are written; no database here. On
-        PostgreSQL it runs while the COPY streams, so the costly part of a record (its
-        encryption, say) overlaps with the database's writing of the rows before it."""
+        """Fill in new records from their rows; no database here. On PostgreSQL it runs a
+        chunk at a time while the COPY streams, so building the records (and encrypting
+        personal data) overlaps with the database writing the rows before them."""
+        for record in records:
+            self.fill_new_record(record, record.__dict__.pop(_PENDING_ROW))
 
     def new_record(self, row: Row) -> Model:
-        """A new, unsaved record, built without ``Model.__init__`` (a third of the time of a
-        100,000-row import went there): the fields' defaults, then the file's values. The
-        values were validated by the first pass."""
+        """A new, unsaved record (``new_records`` and ``finish_new_records`` for a batch)."""
         record = self.model.__new__(self.model)
+        self.fill_new_record(record, row)
+        return record
+
+    def fill_new_record(self, record: Model, row: Row) -> None:
+        """Built without ``Model.__init__`` (a third of the time of a 100,000-row import
+        went there): the fields' defaults, then the file's values. The values were
+        validated by the first pass."""
         record.__dict__.update(self._defaults)
         for attname, default in self._callable_defaults:
             record.__dict__[attname] = default()
         record.__dict__.update(self.field_values(row))
         record._state = ModelState()
-        return record
 
     @cached_property
     def _defaults(self) -> dict:
@@ -572,11 +588,10 @@ class StaffImporter(_BulkImporter):
             values["currency"] = settings.CURRENCY
         return values
 
-    def new_record(self, row: Row) -> Staff:
-        staff = super().new_record(row)
+    def fill_new_record(self, staff: Staff, row: Row) -> None:
+        super().fill_new_record(staff, row)
         if "currency" not in row.values:
             staff.currency = settings.CURRENCY
-        return staff
 
 
 @core_exports.register
@@ -737,24 +752,12 @@ class CustomerImporter(_BulkImporter):
                 field = next(f for f in services.PII_FIELDS if row.values.get(f) is MASKED)
                 self.reject(row, report, field, "masked_value")
 
-    def new_records(self, rows: list[Row]) -> list[Customer]:
-        """New customers whose personal data is still to be encrypted: it waits on each
-        record (never saved, as it is no field) until ``finish_new_records``."""
-        customers = []
-        for row in rows:
-            customer = super().new_record(row)
-            customer.__dict__[_PENDING_PERSONAL_DATA] = row.values
-            customers.append(customer)
-        return customers
-
     def finish_new_records(self, customers: list[Customer]) -> None:
-        waiting = [
-            customer for customer in customers if _PENDING_PERSONAL_DATA in customer.__dict__
-        ]
-        sealed = _sealed_personal_data(
-            [customer.__dict__.pop(_PENDING_PERSONAL_DATA) for customer in waiting]
-        )
-        for customer, fields in zip(waiting, sealed, strict=True):
+        """Fill them in, and encrypt the chunk's personal data in one go."""
+        rows = [customer.__dict__[_PENDING_ROW] for customer in customers]
+        super().finish_new_records(customers)
+        sealed = _sealed_personal_data([row.values for row in rows])
+        for customer, fields in zip(customers, sealed, strict=True):
             customer.__dict__.update(fields)
 
     def new_record(self, row: Row) -> Customer:
@@ -776,9 +779,6 @@ class CustomerImporter(_BulkImporter):
                 setattr(customer, f"{field}_digest", pii.digest(value))
                 diff[f"{field}_digest"] = ["***", "***"]
         return diff
-
-
-_PENDING_PERSONAL_DATA = "_personal_data_to_seal"
 
 
 def _sealed_personal_data(rows_values: list[dict]) -> list[dict]:
