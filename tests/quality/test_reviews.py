@@ -450,3 +450,25 @@ def test_a_review_concluded_by_page_fails_and_the_owner_works_the_action_from_my
     assert rectification.state == RectificationState.DONE  # the owner's verify was refused
     assert own_verify.status_code == 302
     assert Event.objects.filter(name="review.failed").count() == 1
+
+
+def test_the_api_walks_the_reviews_in_scope_by_cursor(client, computed, auditor, tree):
+    shanghai = reviews.review_plan(
+        actor=auditor,
+        department=tree["sh"],
+        period_start=JUNE[0],
+        period_end=JUNE[1],
+        threshold=80,
+        reviewer=auditor,
+    )
+    headers = bearer(auditor)
+
+    first = client.get("/api/quality/reviews?limit=1", headers=headers).json()
+    second = client.get(first["next"], headers=headers).json()
+    detail = client.get(f"/api/quality/reviews/{computed.pk}", headers=headers).json()
+
+    assert len(first["items"]) == len(second["items"]) == 1
+    assert second["cursor"] is None
+    assert [first["items"][0]["id"], second["items"][0]["id"]] == [shanghai.pk, computed.pk]
+    assert detail["figures"]["qa"]["n"] == 3
+    assert any(finding["staff_ids"] for finding in detail["findings"])
