@@ -11,9 +11,9 @@
 
 The clients are threads in this process speaking HTTP over plain sockets, one connection per
 request (gunicorn's sync workers close it after each answer anyway), with the demo Beijing
-supervisor's API token. Beside each figure stands the CPU one request cost gunicorn's processes
-and the clients: with server, clients and database on one machine, that and the number of CPUs
-bound what any run can reach. Run alone, the part builds the demo institution and a few
+supervisor's API token. Beside each figure stands the CPU one request cost the server
+(gunicorn's processes and, on PostgreSQL, the database's) and the clients: with all of them on
+one machine, that and the number of CPUs bound what any run can reach. Run alone, the part builds the demo institution and a few
 thousand cases in the Beijing branch first.
 """
 
@@ -75,7 +75,7 @@ class Tally:
     statuses: dict[int, int] = field(default_factory=dict)
     locked: int = 0
     elapsed: float = 0.0
-    server_cpu: float | None = None  # seconds used by gunicorn's processes (not the database)
+    server_cpu: float | None = None  # seconds used by gunicorn's processes and the database
     client_cpu: float = 0.0  # seconds used by this process: the clients
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -124,7 +124,13 @@ def run(*, stdout, scale: float, state: dict) -> list[Result]:
     connection.close()  # the server processes do the work from here on
     writers = SQLITE_WRITERS if connection.vendor == "sqlite" else CLIENTS
     with _server(stdout) as server:
-        stdout.write(f"(4) {CLIENTS} clients reading {len(ids):,} cases for {seconds} s…")
+        # Each worker loads the URLs, the API and its schemas on its first request (a second of
+        # CPU each): warm them all before anything is timed.
+        warm_up = max(3, seconds // 2)
+        stdout.write(f"(4) warming the workers up for {warm_up} s…")
+        _drive(server, secret, warm_up, CLIENTS, _reader(ids))
+        _drive(server, secret, 1, writers, _creator(queue.pk))
+        stdout.write(f"    {CLIENTS} clients reading {len(ids):,} cases for {seconds} s…")
         flat_out = _drive(server, secret, seconds, CLIENTS, _reader(ids))
         stdout.write(f"    … and offering {TARGET_READS_PER_SECOND} reads/s for {seconds} s…")
         paced = _drive(
@@ -220,7 +226,8 @@ def _server(stdout):
         try:
             _wait_until_serving(port, process)
             stdout.write(f"    `charter serve` on port {port}, {workers} gunicorn workers")
-            yield Server(port, workers, log_path, process.pid)
+            database = "" if connection.vendor == "sqlite" else connection.settings_dict["NAME"]
+            yield Server(port, workers, log_path, process.pid, database)
         finally:
             process.terminate()
             try:
@@ -236,23 +243,29 @@ class Server:
     workers: int
     log_path: Path
     pid: int  # gunicorn's master (`charter serve` becomes it)
+    database: str  # PostgreSQL: the database whose server processes count too; SQLite: ""
 
     def cpu_seconds(self) -> float | None:
-        """CPU time used so far by the master and its workers (Linux /proc; else None)."""
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        try:
-            for stat in Path("/proc").glob("[0-9]*/stat"):
-                try:
-                    fields = stat.read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue  # the process ended meanwhile
-                pid, ppid = int(stat.parent.name), int(fields[1])
-                if self.pid in (pid, ppid):
-                    total += int(fields[11]) + int(fields[12])  # utime + stime
-        except OSError:
+        """CPU time used so far by gunicorn's master and workers and, on PostgreSQL, by the
+        database processes serving this database (Linux /proc; None elsewhere)."""
+        if not Path("/proc/self/stat").exists():
             return None
-        return total / tick
+        total = 0
+        for process in Path("/proc").glob("[0-9]*"):
+            try:
+                fields = (process / "stat").read_text().rsplit(")", 1)[1].split()
+                ours = self.pid in (int(process.name), int(fields[1])) or self._serves_us(process)
+            except (OSError, ValueError, IndexError):
+                continue  # the process ended meanwhile
+            if ours:
+                total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def _serves_us(self, process: Path) -> bool:
+        if not self.database:
+            return False
+        title = (process / "cmdline").read_bytes()  # "postgres: 15/main: user database host…"
+        return title.startswith(b"postgres:") and f" {self.database} ".encode() in title
 
 
 def _wait_until_serving(port: int, process: subprocess.Popen) -> None:
