@@ -3,8 +3,9 @@
 The open cases come from the import part when it ran (``state``); whatever is missing is
 bulk-loaded here (COPY on PostgreSQL, executemany on SQLite), then the tables are ANALYZEd as
 autovacuum would. The 1,000 due cases were warned before (as the sweep does every minute), so a
-sweep breaches them: claim, timeline, audit, event and notifications for each. Each sweep is
-timed three times (the due cases are made due again in between); the median is reported, with
+sweep breaches them: claim, timeline, audit, event and notifications for each. After one
+untimed sweep (the worker runs it every minute in a warm process), a sweep is timed three times
+(the due cases are made due again in between); the median is reported, with
 the query plans that show the partial indexes at work. An informational second figure times a
 sweep that warns 1,000 cases and breaches 1,000 others in the same run.
 """
@@ -202,17 +203,24 @@ def _reset(ids: list[int], *, warned: bool) -> None:
 
 
 def _time_breaches(due_ids: list[int]) -> dict:
-    timings, counts = [], []
+    # One untimed sweep first: the worker's sweep runs every minute in a warm process.
+    _reset(due_ids, warned=True)
+    services.sweep_deadlines(limit=len(due_ids))
+    timings, cpu, counts = [], [], []
     for _ in range(RUNS):
         _reset(due_ids, warned=True)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         counts.append(services.sweep_deadlines(limit=len(due_ids)))
         timings.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
     median = statistics.median(timings)
     right = all(count == {"warned": 0, "breached": len(due_ids)} for count in counts)
     return {
         "measure": f"one sweep, {len(due_ids):,} breaches",
-        "value": f"{median:.3f} s median of {RUNS} ({', '.join(f'{t:.3f}' for t in timings)})",
+        # The CPU of this process beside the wall clock: on a shared machine the second grows
+        # with the load, the first does not.
+        "value": f"{median:.3f} s median of {RUNS} ({', '.join(f'{t:.3f}' for t in timings)}; "
+        f"{statistics.median(cpu):.3f} s CPU in this process)",
         "target": f"< {TARGET_SECONDS:.0f} s",
         "passed": right and median < TARGET_SECONDS,
     }

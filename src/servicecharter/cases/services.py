@@ -1067,7 +1067,7 @@ def _claim_due(kind: _SweepKind, now: datetime, limit: int) -> list[int]:
 
 
 def sweep_deadlines(
-    *, now: datetime | None = None, limit: int = 1000, batch_size: int = 250
+    *, now: datetime | None = None, limit: int = 1000, batch_size: int = 500
 ) -> dict[str, int]:
     """Warn handlers of cases past the warning share and escalate cases past their deadline.
 
