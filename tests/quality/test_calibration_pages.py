@@ -276,13 +276,9 @@ def test_after_the_close_an_auditor_sees_everyones_answers(client, scored, audit
     assert accuracy_first["answers"] == ["4", "3"] and not accuracy_first["agree"]
 
 
-def test_an_auditor_who_does_not_manage_cannot_close(client, tree, session, phone_card, calls):
-    only_scores = make_user("bj.auditor", Role.QUALITY_AUDITOR, tree["bj"])
-    session.auditors.add(only_scores)
-    client.force_login(only_scores)
+def test_closing_before_two_auditors_have_scored_is_refused_on_the_page(client, session, auditor):
+    client.force_login(auditor)
 
-    # They manage Beijing, where these calls are: so they may. A Shanghai auditor of the same
-    # session could not (404 above). Here: the close is refused for want of scores.
     response = client.post(url("calibration_close", session), follow=True)
 
     assert "two auditors" in response.content.decode()
