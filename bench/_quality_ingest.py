@@ -224,17 +224,21 @@ def batches(count: int, pools, shapes, start: datetime, end: datetime, *, first:
         channel: [number for kind in team_kinds_of(channel) for _pk, number in pools.get(kind, [])]
         for channel, _share, _kinds in MIX
     }
+    # Each channel deals its interactions to its agents in turn, so every agent serves some.
+    dealt = dict.fromkeys(by_channel, 0)
     batch = []
     for index in range(count):
         shape = shapes[(index * 7919) % len(shapes)]
         agents = by_channel[shape["channel"]]
         served = shape["outcome"] == "served"
+        turn = dealt[shape["channel"]]
+        dealt[shape["channel"]] = turn + served
         batch.append(
             {
                 "external_system": "bench",
                 "external_id": str(first + index),
                 "channel": shape["channel"],
-                "employee_number": agents[(index * 104_729) % len(agents)] if served else "",
+                "employee_number": agents[turn % len(agents)] if served else "",
                 "department": "" if served else "BJ-TEL",
                 "business_type": shape["business_type"],
                 # In the order they happened, give or take ten minutes: channel systems send
