@@ -290,6 +290,13 @@ class Case(TimeStamped):
                 condition=Q(breached_at__isnull=False),
                 name="case_breached",
             ),
+            # The queue's severity filter for the few serious cases, newest first, without
+            # walking past the many others (PostgreSQL; SQLite cannot prove the condition).
+            models.Index(
+                fields=["-id"],
+                condition=Q(severity__in=["critical", "high"]),
+                name="case_serious",
+            ),
             models.Index(fields=["department", "state", "received_at"], name="case_queue"),
             models.Index(fields=["handler", "state"], name="case_handler"),
             models.Index(fields=["customer", "received_at"], name="case_customer"),
