@@ -154,8 +154,15 @@ class Case(TimeStamped):
     )
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"))
+    # Links most cases lack (no product, no duplicate, not merged, no root cause yet) are
+    # indexed only where set: see the partial indexes in Meta.
     product = models.ForeignKey(
-        "org.Product", verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True
+        "org.Product",
+        verbose_name=_("product"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
     )
     business_type = models.ForeignKey(
         "org.BusinessType",
@@ -223,6 +230,7 @@ class Case(TimeStamped):
         null=True,
         blank=True,
         related_name="possible_duplicates",
+        db_index=False,
     )
     merged_into = models.ForeignKey(
         "self",
@@ -231,6 +239,7 @@ class Case(TimeStamped):
         null=True,
         blank=True,
         related_name="merged_cases",
+        db_index=False,
     )
     # Resolution.
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
@@ -241,6 +250,7 @@ class Case(TimeStamped):
         null=True,
         blank=True,
         related_name="root_cause_of",
+        db_index=False,
     )
     redress_amount = models.DecimalField(
         _("redress"), max_digits=14, decimal_places=2, null=True, blank=True
@@ -298,8 +308,37 @@ class Case(TimeStamped):
                 name="case_serious",
             ),
             models.Index(fields=["department", "state", "received_at"], name="case_queue"),
-            models.Index(fields=["handler", "state"], name="case_handler"),
-            models.Index(fields=["customer", "received_at"], name="case_customer"),
+            # Only the rows that have the link: most cases have no handler yet or no known
+            # customer (every imported CFPB complaint), and an index of empty links costs
+            # every write and serves no look-up (a look-up by value implies it is set).
+            models.Index(
+                fields=["handler", "state"],
+                condition=Q(handler__isnull=False),
+                name="case_handler",
+            ),
+            models.Index(
+                fields=["customer", "received_at"],
+                condition=Q(customer__isnull=False),
+                name="case_customer",
+            ),
+            models.Index(
+                fields=["product"], condition=Q(product__isnull=False), name="case_product"
+            ),
+            models.Index(
+                fields=["possible_duplicate_of"],
+                condition=Q(possible_duplicate_of__isnull=False),
+                name="case_possible_duplicate",
+            ),
+            models.Index(
+                fields=["merged_into"],
+                condition=Q(merged_into__isnull=False),
+                name="case_merged_into",
+            ),
+            models.Index(
+                fields=["root_cause"],
+                condition=Q(root_cause__isnull=False),
+                name="case_root_cause",
+            ),
         ]
 
     def __str__(self) -> str:
