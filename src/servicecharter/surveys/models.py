@@ -107,6 +107,11 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["department", "answered_at"], name="response_dept_time"),
             models.Index(fields=["staff", "answered_at"], name="response_staff_time"),
+            # "Recent comments": the newest answers with a comment, read newest first and
+            # stopped at the tenth, whatever the number of departments in scope.
+            models.Index(
+                fields=["-answered_at"], condition=~Q(comment=""), name="response_comments"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -343,7 +343,7 @@ def recent_comments(*, user, department: Department | None = None, limit: int = 
         Response.objects.filter(department_id__in=ids, answered_at__gte=since)
         .exclude(comment="")
         .select_related("staff", "department")
-        .order_by("-answered_at", "-pk")[:limit]
+        .order_by("-answered_at")[:limit]
     )
 
 
