@@ -30,6 +30,7 @@ Everything is written in bulk (``cases.imports.CaseWriter``): a few seconds for 
 
 import csv
 import hashlib
+import os
 import random
 import re
 from collections import defaultdict
@@ -86,10 +87,17 @@ CFPB_FILE = "cfpb_complaints_sample.csv"
 HEIMAO_FILE = "cn_financial_complaints_heimao.csv"
 HEIMAO = "heimao"
 
-# The shared data sets sit beside the repository (../shared/data), as the issue names them.
-DATA_FOLDERS = (
-    Path(servicecharter.__file__).resolve().parents[2].parent / "shared" / "data",
-    Path(servicecharter.__file__).resolve().parents[2] / "data",
+# The shared data sets: CHARTER_DATA_DIR if set, else ../shared/data beside the repository (as
+# the issue names them), else the workplace's shared folder, for a checkout made elsewhere (CI).
+DATA_FOLDERS = tuple(
+    Path(folder)
+    for folder in (
+        os.environ.get("CHARTER_DATA_DIR", ""),
+        Path(servicecharter.__file__).resolve().parents[2].parent / "shared" / "data",
+        Path(servicecharter.__file__).resolve().parents[2] / "data",
+        "/work/shared/data",
+    )
+    if str(folder)
 )
 BATCH = 2_000
 DAYS = 365
