@@ -145,3 +145,23 @@ def test_the_importer_is_closed_when_the_second_pass_fails():
     with pytest.raises(RuntimeError):
         ci.apply(importer, Unreadable(), "toy.csv", report)
     assert importer.closed
+
+
+# Keys sent to the database in one parameter ------------------------------------------------
+
+
+def test_keys_of_any_script_and_punctuation_are_found():
+    codes = ["北京-01", "O'Brien", 'say "hi"', "back\\slash", "emoji 🙂"]
+    for code in [*codes, "other"]:
+        Department.objects.create(code=code, name_en="", name_zh="", kind="team", path="")
+    found = ci.filter_keys(Department.objects.all(), "code", [*codes, "missing"])
+    assert sorted(found.values_list("code", flat=True)) == sorted(codes)
+
+
+def test_a_repeated_key_of_any_script_is_found_in_a_later_batch():
+    content = "code\n北京\nO'Brien\n上海\n北京\n🙂\nO'Brien\n".encode()
+    report, _total = ci.validate(Toy(user=None), io.BytesIO(content), "toy.csv")
+    assert [(e["line"], e["params"]) for e in report.errors] == [
+        (5, {"value": "北京", "line": 2}),
+        (7, {"value": "O'Brien", "line": 3}),
+    ]
