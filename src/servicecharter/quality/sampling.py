@@ -361,6 +361,9 @@ EVALUATION_COLUMNS = (
 def _insert_evaluations(plan: SamplingPlan, picks, now: datetime) -> None:
     if not picks:
         return
+    # In interaction order: the lookups of the departments and the foreign-key checks then walk
+    # the interactions table forwards instead of jumping about it.
+    picks = sorted(picks)
     quote = connection.ops.quote_name
     table = quote(Evaluation._meta.db_table)
     interactions = quote(Interaction._meta.db_table)
