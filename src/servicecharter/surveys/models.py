@@ -218,7 +218,11 @@ class MonthlyStaffRollup(RollupCounters):
                 name="survey_staff_month_once",
             )
         ]
-        indexes = [models.Index(fields=["department", "month"], name="staff_month_dept")]
+        indexes = [
+            models.Index(fields=["department", "month"], name="staff_month_dept"),
+            # The "by employee" breakdown sums the months of the employees it ranked first.
+            models.Index(fields=["staff_key", "month"], name="staff_month_key"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.department_id} {self.staff_key} {self.channel}"
