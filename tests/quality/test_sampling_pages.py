@@ -271,3 +271,18 @@ def test_a_shanghai_auditor_gets_404_on_a_beijing_plan(client, sh_auditor, make_
     assert client.post(reverse("quality:sampling_draw", args=[plan.pk])).status_code == 404
     assert client.get(reverse("quality:sampling_check", args=[plan.pk])).status_code == 404
     assert not Evaluation.objects.exists()
+
+
+def test_without_htmx_the_picks_of_one_agent_show_on_the_whole_page(
+    client, auditor, make_plan, calls, bj_staff
+):
+    plan = make_plan()
+    sampling.sampling_plan_draw(actor=auditor, plan=plan)
+    client.force_login(auditor)
+
+    response = client.get(detail(plan), {"staff": bj_staff.pk})
+    nonsense = client.get(detail(plan), {"staff": "x"})
+
+    assert "<h1>" in response.content.decode()
+    assert {pick.staff_id for pick in response.context["picks"]} == {bj_staff.pk}
+    assert nonsense.context["picks"] == []

@@ -30,6 +30,7 @@ from servicecharter.quality.choices import SampleReason
 PAGE_SIZE = 25
 AGENT_PAGE_SIZE = 50
 CHECK_DIFFERENCES_SHOWN = 50
+PICKS_SHOWN = 200
 STRATA_SHOWN = 100
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 PER_AGENT = "per_agent"
@@ -260,12 +261,13 @@ def _targets_text(plan) -> list[str]:
 @capability_required(perms.MANAGE_QUALITY)
 def plan_detail(request, pk: int):
     plan = sampling.sampling_plan_get_for_user(user=request.user, pk=pk)
+    picks = _agent_picks(plan, request.GET.get("staff"))
+    partial = request.htmx and not request.htmx.history_restore_request
+    if partial and picks is not None:
+        return render(request, "quality/sampling_detail.html#picks", {"picks": picks})
     agents = OpenEndedPage(
         sampling.sampling_plan_picks_by_agent(plan), request.GET.get("page"), AGENT_PAGE_SIZE
     )
-    partial = request.htmx and not request.htmx.history_restore_request
-    if partial and "staff" in request.GET:
-        return _agent_picks(request, plan)
     if partial:
         return render(request, "quality/sampling_detail.html#agents", {"agents": agents})
     return render(
@@ -274,6 +276,7 @@ def plan_detail(request, pk: int):
         {
             "plan": plan,
             "agents": agents,
+            "picks": picks,
             "auditors": list(plan.auditors.order_by("username")),
             "by_auditor": list(sampling.sampling_plan_picks_by_auditor(plan)),
             "method": _method_text(plan),
@@ -284,13 +287,15 @@ def plan_detail(request, pk: int):
     )
 
 
-def _agent_picks(request, plan):
+def _agent_picks(plan, staff: str | None) -> list | None:
+    """The picks of one agent (``?staff=<id>``), or None when none was asked for."""
+    if staff is None:
+        return None
     try:
-        staff_id = int(request.GET["staff"])
-    except (TypeError, ValueError):
-        staff_id = None
-    picks = list(sampling.sampling_plan_picks(plan, staff_id=staff_id)[:200])
-    return render(request, "quality/sampling_detail.html#picks", {"picks": picks, "plan": plan})
+        staff_id = int(staff)
+    except ValueError:
+        return []
+    return list(sampling.sampling_plan_picks(plan, staff_id=staff_id)[:PICKS_SHOWN])
 
 
 @capability_required(perms.MANAGE_QUALITY)
