@@ -210,6 +210,15 @@ def _month_labels(first: date, last: date) -> list[str]:
     return labels
 
 
+def _head_of(path: str, heads: dict, depth: int | None) -> str:
+    """The head ``path`` lies under: its ancestor at ``depth`` (the heads of a department's
+    breakdown are its children, all one level down), or, for the roots of a scope (few, of
+    different depths), the first that is a prefix of it."""
+    if depth is not None:
+        return ".".join(path.split(".")[:depth]) + "."
+    return next((head for head in heads if path.startswith(head)), "")
+
+
 def _department_rows(
     department: Department | None, subtree: list[tuple[int, str]], by_id: dict[int, Tally]
 ) -> list[Row]:
@@ -217,24 +226,25 @@ def _department_rows(
     department itself when answers are recorded on it directly. With no department selected:
     the roots of the caller's scope."""
     if department is None:
-        paths = sorted(path for _pk, path in subtree)
-        heads = [p for p in paths if not any(p != o and p.startswith(o) for o in paths)]
+        # Sorted paths list a subtree right after its root: the roots are the paths that do
+        # not start with the last root seen.
+        heads: list[str] = []
+        for path in sorted(path for _pk, path in subtree):
+            if not heads or not path.startswith(heads[-1]):
+                heads.append(path)
     else:
+        depth = department.path.count(".") + 1
         heads = [
-            path
-            for _pk, path in subtree
-            if path != department.path
-            and path.startswith(department.path)
-            and path.count(".") == department.path.count(".") + 1
+            path for _pk, path in subtree if path.count(".") == depth and path != department.path
         ]
     rows: dict[str, Row] = {path: Row(path, "") for path in heads}
     own = Row(department.path, "", extra=department) if department is not None else None
+    head_depth = None if department is None else depth
     for pk, path in subtree:
         tally = by_id.get(pk)
         if tally is None:
             continue
-        head = next((h for h in heads if path.startswith(h)), None)
-        target = rows[head] if head is not None else own
+        target = rows.get(_head_of(path, rows, head_depth)) or own
         if target is not None:
             target.tally.add(tally.counters())
     pk_of = {path: pk for pk, path in subtree}
