@@ -406,7 +406,6 @@ def _dispatch(candidates: list[Candidate], trigger: str, now: datetime, source: 
     rules = _active_rules(trigger)
     if not rules or not candidates:
         return 0
-    _lock_dispatch()
     chosen = _choose(candidates, rules, now)
     if not chosen:
         return 0
@@ -486,6 +485,7 @@ def survey_dispatch_interactions(
     with transaction.atomic():
         if not _active_rules(SurveyTrigger.INTERACTION):
             return 0
+        _lock_dispatch()  # before reading who was invited already
         candidates = _interaction_candidates(first_id, last_id, now - INTERACTION_MAX_AGE)
         source = {"first_interaction": first_id, "last_interaction": last_id}
         return _dispatch(candidates, SurveyTrigger.INTERACTION, now, source)
@@ -515,6 +515,7 @@ def survey_dispatch_case(*, case_id: int, now: datetime | None = None) -> int:
     A case already surveyed, reopened since or never closed invites nobody. Returns 0 or 1."""
     now = now or timezone.now()
     with transaction.atomic():
+        _lock_dispatch()  # before reading whether it was invited already
         case = (
             Case.objects.select_related("customer", "handler")
             .filter(pk=case_id, closed_at__isnull=False)
