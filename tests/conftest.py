@@ -129,3 +129,12 @@ def pytest_configure(config):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *settings.PASSWORD_HASHERS,
     ]
+
+
+@pytest.fixture(autouse=True)
+def _reset_language():
+    """A test that switches to Chinese must not leave the next test speaking it."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
