@@ -212,3 +212,14 @@ def test_the_most_specific_standard_judges(
 
     versions = [Interaction.objects.get(pk=pk).standard_version for pk in result.ids]
     assert versions == [cards, general, general]
+
+
+def test_steps_are_stored_as_the_json_encoder_would_write_them():
+    import json
+
+    from servicecharter.interactions.services import steps_json
+
+    steps = [{"step": 'say "hi"', "at": 0}, {"step": "风险揭示\\n", "at": 12}]
+    assert json.loads(steps_json(steps)) == steps
+    assert steps_json(steps) == json.dumps(steps, separators=(",", ":"), ensure_ascii=False)
+    assert steps_json([]) == "[]"

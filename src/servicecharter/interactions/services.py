@@ -8,10 +8,10 @@ PostgreSQL and with one multi-row statement per table elsewhere; the standards i
 loaded once per batch. One audit row and one ``interactions.ingested`` event per batch.
 """
 
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -59,7 +59,17 @@ DEVIATION_COLUMNS = (
     "department_id_at",
     "at",
 )
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def steps_json(steps: list[dict], _text=encode_basestring) -> str:
+    """The step events as JSON text, written directly for their one shape ({"step": code,
+    "at": seconds}): twice as fast as the general encoder, the same text."""
+    if not steps:
+        return "[]"
+    events = [f'{{"step":{_text(event["step"])},"at":{event["at"]:d}}}' for event in steps]
+    return "[" + ",".join(events) + "]"
+
+
 # Rows judged and written at a time; on PostgreSQL one chunk is written while the next is judged.
 CHUNK = 1_000
 
@@ -104,23 +114,33 @@ def interaction_ingest_many(
     with transaction.atomic():
         _lock_sources({row.external_system for row in rows})
         existing = _existing_ids(rows)
-        new_rows: list[NewInteraction] = []
-        keys_in_batch: dict[tuple[str, str], int] = {}
-        for position, row in enumerate(rows):
-            key = (row.external_system, row.external_id)
-            known = existing.get(key)
-            if known is None and key in keys_in_batch:
-                known = -1 - keys_in_batch[key]  # the new row earlier in this batch
-            if known is None:
-                keys_in_batch[key] = position
-                new_rows.append(row)
-            result.ids.append(known)
-            result.created.append(known is None)
+        new_rows = _new_rows(rows, existing, result)
         ids = _new_ids(len(new_rows))
         result.deviations = _judge_and_write(new_rows, ids, check=check, rules=rules)
         _fill_ids(result, ids)
         _record(rows, new_rows, ids, result)
     return result
+
+
+def _new_rows(rows: list[NewInteraction], existing: dict, result: IngestResult) -> list:
+    """The rows to store: not already recorded, and not repeated earlier in the batch.
+    ``result`` gets, per row, the id already recorded (or -1 - the position of the first row
+    of the batch with its key, resolved by ``_fill_ids``), or None for a row to store."""
+    new_rows: list[NewInteraction] = []
+    first_at: dict[tuple[str, str], int] = {}
+    ids = result.ids
+    for position, row in enumerate(rows):
+        key = (row.external_system, row.external_id)
+        known = existing.get(key) if existing else None
+        if known is None:
+            earlier = first_at.setdefault(key, position)
+            if earlier != position:
+                known = -1 - earlier
+            else:
+                new_rows.append(row)
+        ids.append(known)
+    result.created = [known is None for known in ids]
+    return new_rows
 
 
 def _judge_and_write(rows: list[NewInteraction], ids: list[int], *, check, rules) -> int:
@@ -262,7 +282,7 @@ class _Judge:
             levels_at = self.rules.service_levels
             calendar_channels = self.calendar_channels
             for_department = self.business_days.for_department
-        dumps = _dumps
+        dumps = steps_json
         for pk, row in zip(ids, rows, strict=True):
             version_id = None
             found = 0
@@ -328,11 +348,13 @@ def _new_ids(count: int, model=Interaction) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # One array rather than a row per id: thousands of rows cost more to read.
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) "
+                "FROM generate_series(1, %s)",
                 [table, count],
             )
-            return [pk for (pk,) in cursor.fetchall()]
+            return cursor.fetchone()[0]
         quoted = connection.ops.quote_name(table)
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {quoted}")
         top = cursor.fetchone()[0]
