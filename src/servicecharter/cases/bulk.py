@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from servicecharter.cases.choices import Jurisdiction, Severity
 from servicecharter.cases.deadlines import clock_statuses
@@ -179,12 +179,19 @@ class BackgroundCopies:
             raise error
 
     def finish(self) -> None:
-        """Wait for the last COPY and defer the constraints again, as the transaction had them."""
-        self.wait()
-        if self._checking_now:
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-            self._checking_now = False
+        """Wait for the last COPY and defer the constraints again, as the transaction had them
+        (a failing transaction is left alone: its rollback ends the setting anyway)."""
+        try:
+            self.wait()
+        finally:
+            if self._checking_now:
+                self._checking_now = False
+                if not connection.needs_rollback:
+                    try:
+                        with connection.cursor() as cursor:
+                            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+                    except DatabaseError:
+                        pass
 
 
 def allocate_ids(model, count: int) -> list[int]:
