@@ -41,12 +41,10 @@ def _count(request, limit: tuple) -> None:
     throttle_hit(scope=limit[0], key=client_ip(request))
 
 
-def _in_language(request, language: str) -> None:
+def _language(request, invitation_language: str) -> str:
     """The page's language: ``?lang=`` when given, else the invitation's."""
     asked = request.GET.get("lang", "")
-    chosen = asked if asked in LANGUAGES else language
-    translation.activate(chosen)
-    request.LANGUAGE_CODE = chosen
+    return asked if asked in LANGUAGES else invitation_language
 
 
 def survey_page(view):
@@ -60,8 +58,12 @@ def survey_page(view):
         if invitation is None:
             _count(request, BAD_TOKEN_LIMIT)
             return render(request, "surveys/public/not_found.html", status=404)
-        _in_language(request, invitation.language)
-        return view(request, invitation)
+        language = _language(request, invitation.language)
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = view(request, invitation)
+        response.headers["Content-Language"] = language
+        return response
 
     return wrapped
 
