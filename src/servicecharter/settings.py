@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "servicecharter.cases",
     "servicecharter.quality",
     "servicecharter.surveys",
+    "servicecharter.assessment",
+    "servicecharter.discipline",
 ]
 
 MIDDLEWARE = [

@@ -20,4 +20,6 @@ urlpatterns = [
     path("quality/", include("servicecharter.quality.urls")),
     path("surveys/", include("servicecharter.surveys.urls")),
     path("survey/", include("servicecharter.surveys.public_urls")),
+    path("assessment/", include("servicecharter.assessment.urls")),
+    path("discipline/", include("servicecharter.discipline.urls")),
 ]

@@ -31,6 +31,16 @@ EVALUATE = "quality.evaluate"  # score interactions, decide disputes, calibrate
 MANAGE_QUALITY = "quality.manage"  # scorecards, sampling plans, calibration sessions, reviews
 VIEW_SURVEYS = "surveys.view"  # survey results in scope
 MANAGE_SURVEYS = "surveys.manage"  # survey rules
+VIEW_ASSESSMENT = "assessment.view"  # staff and department scorecards in scope
+MANAGE_ASSESSMENT = "assessment.manage"  # assessment schemes; compute, review and close periods
+VIEW_DISCIPLINE = "discipline.view"  # violations, decisions and appeals of the staff in scope
+RAISE_VIOLATIONS = "discipline.raise"  # record a violation by hand, with evidence
+REVIEW_VIOLATIONS = "discipline.review"  # confirm or dismiss violations, adjust severity and scope
+PROPOSE_DECISIONS = "discipline.propose"  # propose sanctions and rewards
+APPROVE_DECISIONS = "discipline.approve"  # the second pair of eyes on a decision
+DECIDE_APPEALS = "discipline.appeals"  # decide appeals against decisions one took no part in
+MANAGE_RULEBOOK = "discipline.rulebook"  # rulebook versions, simulator, lawful limits
+VIEW_FAIRNESS = "discipline.fairness"  # the fairness report
 
 _EVERYONE = {VIEW_ORG}
 
@@ -40,6 +50,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         _EVERYONE
         | {VIEW_CUSTOMERS, CHANGE_CUSTOMERS, VIEW_CASES, HANDLE_CASES, ASSIGN_CASES, EXPORT_CASES}
         | {VIEW_INTERACTIONS, VIEW_QUALITY, VIEW_SURVEYS}
+        | {VIEW_ASSESSMENT, VIEW_DISCIPLINE, RAISE_VIOLATIONS, PROPOSE_DECISIONS}
     ),
     Role.COMPLAINTS_OFFICER: frozenset(
         _EVERYONE
@@ -56,14 +67,22 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         _EVERYONE
         | {VIEW_CUSTOMERS, REVEAL_PII, EXPORT_PII, VIEW_AUDIT, VIEW_WAGES, VIEW_CASES, EXPORT_CASES}
         | {VIEW_INTERACTIONS, VIEW_QUALITY, VIEW_SURVEYS, MANAGE_STANDARDS}
+        | {VIEW_ASSESSMENT, VIEW_DISCIPLINE, RAISE_VIOLATIONS, REVIEW_VIOLATIONS}
+        | {PROPOSE_DECISIONS, APPROVE_DECISIONS, DECIDE_APPEALS, MANAGE_RULEBOOK, VIEW_FAIRNESS}
     ),
-    Role.HR: frozenset(_EVERYONE | {CHANGE_ORG, IMPORT_ORG, VIEW_WAGES, VIEW_QUALITY}),
+    Role.HR: frozenset(
+        _EVERYONE
+        | {CHANGE_ORG, IMPORT_ORG, VIEW_WAGES, VIEW_QUALITY}
+        | {VIEW_ASSESSMENT, MANAGE_ASSESSMENT, VIEW_DISCIPLINE, RAISE_VIOLATIONS}
+        | {PROPOSE_DECISIONS, APPROVE_DECISIONS, DECIDE_APPEALS, MANAGE_RULEBOOK, VIEW_FAIRNESS}
+    ),
     Role.INVESTIGATOR: frozenset(_EVERYONE),
     # Executives see the cases and approve especially complex extensions as senior managers.
     Role.EXECUTIVE: frozenset(
         _EVERYONE
         | {VIEW_CUSTOMERS, VIEW_CASES, HANDLE_CASES, EXPORT_CASES}
         | {VIEW_INTERACTIONS, VIEW_QUALITY, VIEW_SURVEYS}
+        | {VIEW_ASSESSMENT, VIEW_DISCIPLINE, APPROVE_DECISIONS, DECIDE_APPEALS, VIEW_FAIRNESS}
     ),
     # Administrators run the structure, never read report contents or personal data in full.
     Role.ADMIN: frozenset(

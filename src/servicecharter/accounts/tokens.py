@@ -55,6 +55,12 @@ class TokenScope(models.TextChoices):
     QUALITY_READ = "quality:read", gettext_lazy("Read evaluations and scorecards")
     QUALITY_WRITE = "quality:write", gettext_lazy("Score and decide evaluations, or answer my own")
     SURVEYS_READ = "surveys:read", gettext_lazy("Read survey responses and results")
+    ASSESSMENT_READ = "assessment:read", gettext_lazy("Read staff and department scorecards")
+    DISCIPLINE_READ = "discipline:read", gettext_lazy("Read violations, decisions and appeals")
+    DISCIPLINE_WRITE = (
+        "discipline:write",
+        gettext_lazy("Raise and review violations, propose and approve decisions, appeal"),
+    )
 
 
 TOKEN_MARK = "sct"

@@ -1,0 +1,5 @@
+"""Discipline API."""
+
+from ninja import Router
+
+router = Router(tags=["discipline"])

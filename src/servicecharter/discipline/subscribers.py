@@ -1,0 +1,1 @@
+"""Facts from other modules that become violations or reward proposals (idempotent handlers)."""
