@@ -14,6 +14,7 @@ from servicecharter.accounts.tokens import api_auth
 from servicecharter.assessment.api import router as assessment_router
 from servicecharter.cases.api import router as cases_router
 from servicecharter.discipline.api import router as discipline_router
+from servicecharter.discipline.decisions_api import router as decisions_router
 from servicecharter.interactions.api import router as interactions_router
 from servicecharter.org.api import router as org_router
 from servicecharter.quality.api import router as quality_router
@@ -42,5 +43,6 @@ api.add_router("/quality/", quality_reviews_router)
 api.add_router("/surveys/", surveys_router)
 api.add_router("/assessment/", assessment_router)
 api.add_router("/discipline/", discipline_router)
+api.add_router("/discipline/", decisions_router)
 
 urlpatterns = [path("", api.urls)]
