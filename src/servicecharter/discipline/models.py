@@ -168,6 +168,7 @@ class RulebookVersion(TimeStamped):
     )
     effective_from = models.DateField(_("in force from"), null=True, blank=True)
     lookback_days = models.PositiveIntegerField(_("look-back for priors (days)"), default=365)
+    appeal_days = models.PositiveSmallIntegerField(_("days to appeal a decision"), default=15)
     approved_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
