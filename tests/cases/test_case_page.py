@@ -547,3 +547,31 @@ def test_answering_a_praise_with_an_upheld_outcome_is_refused(
     response = _act(client, case, "respond", outcome=Outcome.ANSWERED, response_text="Thanks!")
     case.refresh_from_db()
     assert case.state == CaseState.RESPONDED and case.outcome == Outcome.ANSWERED
+
+
+def test_a_message_to_the_customer_carries_a_file_they_can_download(client, bj_supervisor, case):
+    client.force_login(bj_supervisor)
+    upload = SimpleUploadedFile("letter.txt", b"our answer", content_type="text/plain")
+    response = client.post(
+        reverse("cases:case_action", args=[case.pk, "message"]),
+        {"message-direction": "to_customer", "message-body": "Our letter.", "message-file": upload},
+    )
+    assert response.status_code == 302
+    attachment = Attachment.objects.get(case=case)
+    assert attachment.message.body == "Our letter." and not attachment.from_customer
+
+
+def test_a_bad_file_keeps_the_message_unsaved(client, bj_supervisor, case):
+    client.force_login(bj_supervisor)
+    before = case.messages.count()
+    fake = SimpleUploadedFile("x.pdf", b"\x00\x01binary", content_type="application/pdf")
+    response = client.post(
+        reverse("cases:case_action", args=[case.pk, "message"]),
+        {
+            "message-direction": "to_customer",
+            "message-body": "With a bad file.",
+            "message-file": fake,
+        },
+    )
+    assert response.status_code == 200
+    assert case.messages.count() == before and not Attachment.objects.filter(case=case).exists()

@@ -297,3 +297,69 @@ def test_forgetting_the_case_on_this_device(client, filed):
     _signed_in(client, case, code)
     client.post(_case_url(case, "public:case_leave"))
     assert client.get(_case_url(case)).status_code == 302
+
+
+# The customer's files ------------------------------------------------------------------------
+
+
+def _file_url(case, attachment):
+    return reverse("public:case_file", args=[case.reference, attachment.pk])
+
+
+def _staff_file(case, agent, *, direction, name):
+    message = services.case_add_message(
+        actor=agent, case=case, body="See the attached letter.", direction=direction
+    )
+    upload = SimpleUploadedFile(name, PDF, content_type="application/pdf")
+    return services.case_add_attachment(actor=agent, case=case, upload=upload, message=message)
+
+
+def test_the_customer_downloads_the_files_they_sent(client, filed):
+    case, code = filed
+    _signed_in(client, case, code)
+    upload = SimpleUploadedFile("statement.pdf", PDF, content_type="application/pdf")
+    client.post(_case_url(case, "public:case_message"), {"body": "Mine.", "attachments": upload})
+    attachment = Attachment.objects.get()
+    assert _file_url(case, attachment) in client.get(_case_url(case)).text
+    response = client.get(_file_url(case, attachment))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF
+    assert "statement.pdf" in response["Content-Disposition"]
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_customer_downloads_a_file_sent_to_them_but_never_an_internal_one(
+    client, filed, bj_agent
+):
+    case, code = filed
+    sent = _staff_file(case, bj_agent, direction=MessageDirection.TO_CUSTOMER, name="letter.pdf")
+    internal = _staff_file(case, bj_agent, direction=MessageDirection.INTERNAL, name="memo.pdf")
+    _signed_in(client, case, code)
+    page = client.get(_case_url(case)).text
+    assert "Files we sent you" in page and "letter.pdf" in page and "memo.pdf" not in page
+    assert client.get(_file_url(case, sent)).status_code == 200
+    assert client.get(_file_url(case, internal)).status_code == 404
+
+
+def test_a_browser_that_does_not_follow_the_case_gets_no_file(client, filed, bj_agent):
+    case, _code = filed
+    sent = _staff_file(case, bj_agent, direction=MessageDirection.TO_CUSTOMER, name="letter.pdf")
+    response = client.get(_file_url(case, sent))
+    assert response.status_code == 302 and response["Location"].startswith(TRACK)
+
+
+def test_a_file_of_another_case_is_not_found_through_this_one(client, filed, bj_agent, tree):
+    case, code = filed
+    other = services.case_create(
+        actor=None,
+        kind="complaint",
+        channel="app",
+        subject="Another",
+        description="Another complaint.",
+        contact_name="Han Mei",
+        language="en",
+        department=tree["bj_team"],
+    ).case
+    theirs = _staff_file(other, bj_agent, direction=MessageDirection.TO_CUSTOMER, name="x.pdf")
+    _signed_in(client, case, code)
+    assert client.get(_file_url(case, theirs)).status_code == 404

@@ -310,6 +310,9 @@ class MessageForm(forms.Form):
     body = forms.CharField(
         label=_("Message"), max_length=10000, widget=forms.Textarea(attrs={"rows": 3})
     )
+    file = forms.FileField(
+        label=_("Attach a file (optional: PDF, JPEG, PNG or text, up to 5 MB)"), required=False
+    )
 
 
 class AttachmentForm(forms.Form):

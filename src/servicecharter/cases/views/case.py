@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -232,10 +233,9 @@ ACTIONS: dict[str, Action] = {
     "message": Action(
         gettext_lazy("Write a message"),
         _plain(staff_forms.MessageForm),
-        lambda actor, case, data, form: services.case_add_message(
-            actor=actor, case=case, body=data["body"], direction=data["direction"]
-        ),
+        lambda actor, case, data, form: _message_with_file(actor, case, data),
         gettext_lazy("The message is saved."),
+        error_field="file",
     ),
     "attach": Action(
         gettext_lazy("Add an attachment"),
@@ -247,6 +247,19 @@ ACTIONS: dict[str, Action] = {
         error_field="file",
     ),
 }
+
+
+@transaction.atomic
+def _message_with_file(actor, case: Case, data: dict) -> None:
+    """A message and its optional file are saved together or not at all. A file attached to a
+    message to the customer is one the customer can download from the tracking page."""
+    message = services.case_add_message(
+        actor=actor, case=case, body=data["body"], direction=data["direction"]
+    )
+    if data.get("file"):
+        services.case_add_attachment(actor=actor, case=case, upload=data["file"], message=message)
+
+
 # Shown in their own sections of the page, not among the action forms.
 SECTION_ACTIONS = ("message", "attach")
 EXTERNAL_TARGETS = {EscalationTarget.REGULATOR, EscalationTarget.OMBUDSMAN}

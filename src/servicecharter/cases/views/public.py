@@ -20,7 +20,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.http import Http404
+from django.db.models import Q
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
@@ -39,7 +40,7 @@ from servicecharter.cases.forms import (
     PublicCaseForm,
     TrackingForm,
 )
-from servicecharter.cases.models import Case
+from servicecharter.cases.models import Attachment, Case
 from servicecharter.cases.selectors import case_for_tracking
 from servicecharter.cases.workflow import TransitionRefused
 from servicecharter.core.middleware import client_ip
@@ -293,6 +294,7 @@ def _case_page(request, case: Case, *, message_form=None, answer_form=None, stat
         "conversation": [message for message in case.customer_messages if message is not final],
         "final_response": case.response_text if final is not None else "",
         "their_attachments": list(case.attachments.filter(from_customer=True)),
+        "our_attachments": list(case.attachments.filter(_SENT_TO_CUSTOMER)),
         "can_add": case.state != CaseState.CLOSED,
         "can_answer": case.state == CaseState.RESPONDED,
         "message_form": message_form or CustomerMessageForm(),
@@ -373,6 +375,35 @@ def case_answer(request, reference: str):
     return redirect("public:case", reference=reference)
 
 
+# Files the customer may download: their own, and those the institution attached to a message
+# it sent them. Files staff attached to the case file or to an internal note stay internal.
+_SENT_TO_CUSTOMER = Q(from_customer=False, message__direction=MessageDirection.TO_CUSTOMER)
+
+
+@public_page
+def case_file(request, reference: str, attachment_id: int):
+    """One of the case's files for the customer who follows it, as a download."""
+    case = _tracked_case(request, reference)
+    if case is None:
+        return _not_tracked(reference)
+    attachment = (
+        Attachment.objects.filter(Q(from_customer=True) | _SENT_TO_CUSTOMER)
+        .filter(case=case, pk=attachment_id)
+        .first()
+    )
+    if attachment is None:
+        raise Http404
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 @public_page
 @require_POST
 def case_leave(request, reference: str):
@@ -391,4 +422,5 @@ urlpatterns: list = [
     path("case/<str:reference>/message/", case_message, name="case_message"),
     path("case/<str:reference>/answer/", case_answer, name="case_answer"),
     path("case/<str:reference>/leave/", case_leave, name="case_leave"),
+    path("case/<str:reference>/files/<int:attachment_id>/", case_file, name="case_file"),
 ]
