@@ -147,3 +147,38 @@ def test_violation_before_any_version_gets_no_measure(bj_staff, attitude_type, t
     early = make_violation(bj_staff, attitude_type, at=T0.replace(year=2020))
     version, rec = violation_recommend(violation=early)
     assert version is None and rec.measure == Measure.NONE
+
+
+def test_default_cn_rulebook_gives_a_written_warning_for_a_second_breach(bj_staff):
+    from servicecharter.discipline.models import ViolationType
+
+    late = ViolationType.objects.get(code="late_handling")
+    first = make_violation(bj_staff, late, at=T0 - timedelta(days=40))
+    version, rec = violation_recommend(violation=first)
+    assert (version.rulebook.code, rec.rule_code, rec.measure) == (
+        "CN-DEFAULT",
+        "FIRST",
+        Measure.VERBAL_WARNING,
+    )
+    first.state = CONFIRMED
+    first.save()
+    second = make_violation(bj_staff, late, at=T0)
+    _, rec = violation_recommend(violation=second)
+    assert (rec.rule_code, rec.measure, rec.in_force_months) == (
+        "SECOND",
+        Measure.WRITTEN_WARNING,
+        12,
+    )
+    # The mitigating "self-reported" brings it back to a verbal warning.
+    _, rec = violation_recommend(violation=second, factors=["self_reported"])
+    assert rec.measure == Measure.VERBAL_WARNING
+
+
+def test_default_cn_limits_are_seeded(db):
+    limits = limits_for("CN")
+    assert (limits.fine_policy, limits.cap_percent, limits.minimum_wage) == (
+        FinePolicy.PAY_REDUCTION,
+        Decimal(20),
+        Decimal("2690.00"),
+    )
+    assert limits_for("UK").currency == "GBP"
