@@ -179,3 +179,39 @@ def make_violation(
         impact_scope=impact,
         summary=summary,
     )
+
+
+# --- Decisions, appeals, rewards, fairness (added by the decisions tests) --------------------
+
+
+@pytest.fixture
+def bj_confirmed(bj_staff, attitude_type, test_version):
+    """A confirmed first attitude breach of the Beijing employee: a verbal warning."""
+    return make_violation(bj_staff, attitude_type, state=ViolationState.CONFIRMED)
+
+
+@pytest.fixture
+def sh_hr(tree):
+    """HR of the Shanghai branch only."""
+    return make_user("sh.hr", Role.HR, tree["sh"])
+
+
+@pytest.fixture
+def executive(tree):
+    return make_user("executive", Role.EXECUTIVE, tree["head"])
+
+
+def confirmed_priors(staff, vtype, count: int, *, days_before: int = 30) -> list[Violation]:
+    """``count`` confirmed violations in the weeks before ``T0`` (each a prior)."""
+    from datetime import timedelta
+
+    return [
+        make_violation(
+            staff,
+            vtype,
+            at=T0 - timedelta(days=days_before + position),
+            state=ViolationState.CONFIRMED,
+            summary=f"Prior {position}",
+        )
+        for position in range(count)
+    ]
