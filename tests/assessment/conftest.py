@@ -271,3 +271,10 @@ def crafted(facts, bj_staff, sh_staff, bj_employee):
     facts.evaluation(bj, at(11), 90, {"greeting": 0, "courtesy": 3, "accuracy": 5})
     facts.evaluation(sh, at(11), 60, {"greeting": 1, "courtesy": 1, "accuracy": 2})
     return facts
+
+
+@pytest.fixture
+def closed_june(crafted, june, hr):
+    """The crafted June, computed and closed."""
+    services.period_compute(actor=hr, period=june)
+    return services.period_close(actor=hr, period=june)

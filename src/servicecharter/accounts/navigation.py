@@ -48,6 +48,8 @@ MENU: list[NavItem] = [
     NavItem(_("Sampling plans"), "quality:sampling_list", perms.MANAGE_QUALITY),
     NavItem(_("Calibration"), "quality:calibration_list", perms.EVALUATE),
     NavItem(_("Quality reviews"), "quality:review_list", perms.VIEW_QUALITY),
+    NavItem(_("My scorecard"), "assessment:mine", None),
+    NavItem(_("Assessment"), "assessment:periods", perms.VIEW_ASSESSMENT),
 ]
 
 
