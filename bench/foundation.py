@@ -2,6 +2,7 @@
 100,000 staff, and the customer import at 100,000 rows.
 
 Run by `charter bench foundation`, inside a throwaway database (see bench/README.md).
+``BENCH_ONLY=import`` (or ``updates``, ``list``, comma-separated) runs only those parts.
 """
 
 import csv
@@ -59,16 +60,35 @@ def run(*, stdout, scale: float = 1.0) -> list[Result]:
     token = set_actor(Actor(label="charter bench"))
     try:
         results = []
-        stdout.write(f"(a) {sizes['updates']:,} staff updates, with and without the audit trail…")
-        results += audited_updates(sizes["updates"])
-        stdout.write(f"(c) importing {sizes['rows']:,} customers from CSV…")
-        results += customer_import(sizes["rows"])
-        stdout.write(f"(b) bulk-creating {sizes['staff']:,} staff, then timing the staff list…")
-        results += staff_list(sizes["staff"])
+        parts = _selected_parts()
+        if "updates" in parts:
+            stdout.write(
+                f"(a) {sizes['updates']:,} staff updates, with and without the audit trail…"
+            )
+            results += audited_updates(sizes["updates"])
+        if "import" in parts:
+            stdout.write(f"(c) importing {sizes['rows']:,} customers from CSV…")
+            results += customer_import(sizes["rows"])
+        if "list" in parts:
+            stdout.write(f"(b) bulk-creating {sizes['staff']:,} staff, then timing the staff list…")
+            results += staff_list(sizes["staff"])
     finally:
         reset_actor(token)
     print_table(stdout, results)
     return results
+
+
+PARTS = ("updates", "import", "list")
+
+
+def _selected_parts() -> set[str]:
+    """The parts named in ``BENCH_ONLY`` (all of them when it is unset), to time one part
+    alone while working on it."""
+    named = {part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()}
+    unknown = named - set(PARTS)
+    if unknown:
+        raise SystemExit(f"BENCH_ONLY: no part {', '.join(sorted(unknown))} (parts: {PARTS})")
+    return named or set(PARTS)
 
 
 # (a) audited writes ------------------------------------------------------------------------

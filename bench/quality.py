@@ -7,10 +7,12 @@
 Run by `charter bench quality` (see bench/README.md); `--scale 0.1` for a quick run.
 Each part is a module with ``run(*, stdout, scale, state)``; ``state`` carries what earlier parts
 built (the agents, the period of the interactions) to later ones. A part not written yet is
-passed over.
+passed over. ``BENCH_ONLY=ingest`` (or ``sampling``, ``surveys``, comma-separated) runs only
+those parts (a later part needs what the ingest part leaves in ``state``).
 """
 
 import importlib.util
+import os
 from pathlib import Path
 
 PARTS = ("_quality_ingest", "_quality_sampling", "_quality_surveys")
@@ -26,6 +28,9 @@ def _load(name: str):
 
 def run(*, stdout, scale: float) -> None:
     state: dict = {}
+    only = {part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()}
     for name in PARTS:
+        if only and name.removeprefix("_quality_") not in only:
+            continue
         if Path(__file__).with_name(f"{name}.py").exists():
             _load(name).run(stdout=stdout, scale=scale, state=state)
