@@ -6,7 +6,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from servicecharter.core.env import env_bool, env_int, env_list, env_str
+from servicecharter.core.env import env_bool, env_int, env_list, env_str, env_url
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BASE_DIR = Path(env_str("CHARTER_HOME", str(Path.cwd())))
@@ -26,6 +26,9 @@ ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Where people reach the site: links in mail sent by the worker (which has no request to ask)
+# must be absolute. Required in production; development mail carries paths only.
+SITE_URL = env_url("SITE_URL") if PRODUCTION else env_url("SITE_URL", "")
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",

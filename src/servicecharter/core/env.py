@@ -8,6 +8,7 @@ so secrets can come from mounted files rather than the environment.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -55,6 +56,19 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from exc
+
+
+def env_url(name: str, default=_MISSING) -> str:
+    """An absolute http(s) address without a trailing slash (paths are appended to it)."""
+    value = env_str(name, default)
+    if value == "":
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not an absolute http(s) address such as https://charter.example.com."
+        )
+    return value.rstrip("/")
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -136,7 +136,7 @@ def notify(*, recipient, kind: str, subject, body="", url: str = "") -> Notifica
 def _send_email(notification_id: int, language: str) -> None:
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
     recipient = notification.recipient
-    site = getattr(settings, "SITE_URL", "")  # absolute links in mail, when configured
+    site = settings.SITE_URL  # absolute links in mail, when configured
     with translation.override(language):
         text = render_to_string(
             "core/notifications/email.txt",

@@ -243,7 +243,7 @@ def token_digest(token: str) -> str:
 
 def invitation_link(invitation: Invitation) -> str:
     path = reverse("survey_public:answer", args=[invitation_token(invitation)])
-    return f"{getattr(settings, 'SITE_URL', '')}{path}"
+    return f"{settings.SITE_URL}{path}"
 
 
 def invitation_for_token(token: str) -> Invitation | None:

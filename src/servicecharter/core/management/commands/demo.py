@@ -120,6 +120,8 @@ class Command(BaseCommand):
             **os.environ,
             "CHARTER_DEMO": "true",
             "DATABASE_URL": settings.DATABASE_URL,
+            # Links in the demo's mail (printed on the console) open the demo itself.
+            "SITE_URL": settings.SITE_URL or f"http://{host}:{port}",
             "PYTHONUNBUFFERED": "1",
         }
         connection.close()  # the children open their own
