@@ -165,3 +165,33 @@ def test_every_step_reads_as_a_sentence_in_both_languages():
         assert all(not text.startswith("{") for text in texts)
     with translation.override("zh-hans"):
         assert all(explain_step(step) for step in steps)
+
+
+def test_simulator_counts_each_version_and_lists_what_changes():
+    from servicecharter.discipline.rulebook import simulate
+
+    stricter = [
+        RuleSpec(id=10, code="ANY_PRIOR", order=1, measure=Measure.WRITTEN_WARNING, min_priors=1),
+        RuleSpec(id=11, code="FIRST", order=2, measure=Measure.VERBAL_WARNING),
+    ]
+    items = [
+        (1, facts(priors=0), facts(priors=0)),
+        (2, facts(priors=1), facts(priors=1)),
+        (3, facts(priors=2), facts(priors=2)),
+    ]
+    result = simulate(items, RULES, stricter)
+    assert result.total == 3
+    assert result.counts_before == {
+        Measure.VERBAL_WARNING: 1,
+        Measure.WRITTEN_WARNING: 1,
+        Measure.PAY_REDUCTION: 1,
+    }
+    assert result.counts_after == {Measure.VERBAL_WARNING: 1, Measure.WRITTEN_WARNING: 2}
+    [changed] = result.changed
+    assert changed.key == 3
+    assert (changed.before.rule_code, changed.after.rule_code) == ("REPEAT", "ANY_PRIOR")
+    assert result.measures == [
+        Measure.VERBAL_WARNING,
+        Measure.WRITTEN_WARNING,
+        Measure.PAY_REDUCTION,
+    ]

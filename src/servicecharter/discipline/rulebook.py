@@ -363,3 +363,62 @@ def explain_step(step: dict) -> str:
             "months": step["in_force_months"],
         }
     return str(step)
+
+
+# --- the simulator -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SimulatedCase:
+    key: int
+    before: Recommendation
+    after: Recommendation
+
+
+@dataclass(frozen=True)
+class Simulation:
+    # measure → how many violations each version recommends it for
+    counts_before: dict
+    counts_after: dict
+    changed: tuple[SimulatedCase, ...]
+    total: int
+
+    @property
+    def measures(self) -> list[str]:
+        """Every measure either version recommends, in ladder order."""
+        seen = set(self.counts_before) | set(self.counts_after)
+        return [measure for measure in Measure.values if measure in seen]
+
+
+def simulate(
+    items: Iterable[tuple[int, Facts, Facts]],
+    rules_before: Iterable[RuleSpec],
+    rules_after: Iterable[RuleSpec],
+) -> Simulation:
+    """Replay violations through two rule sets. ``items`` are (key, facts under the first
+    version, facts under the second): the facts differ only when the versions' look-back
+    windows count different priors. No factors: they are a decider's judgement, not a fact."""
+    before_rules, after_rules = ordered(rules_before), ordered(rules_after)
+    counts_before: dict[str, int] = {}
+    counts_after: dict[str, int] = {}
+    changed = []
+    total = 0
+    for key, facts_before, facts_after in items:
+        total += 1
+        before = recommend(facts_before, before_rules)
+        after = recommend(facts_after, after_rules)
+        counts_before[before.measure] = counts_before.get(before.measure, 0) + 1
+        counts_after[after.measure] = counts_after.get(after.measure, 0) + 1
+        if (before.measure, before.amount, before.demotion_grades, before.training) != (
+            after.measure,
+            after.amount,
+            after.demotion_grades,
+            after.training,
+        ):
+            changed.append(SimulatedCase(key=key, before=before, after=after))
+    return Simulation(
+        counts_before=counts_before,
+        counts_after=counts_after,
+        changed=tuple(changed),
+        total=total,
+    )

@@ -2,20 +2,34 @@
 limits of a jurisdiction, and the recommendation for one violation. Writes to rulebook
 versions (draft, edit, approve, publish, acknowledge) are at the end of this module."""
 
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from servicecharter.accounts.models import User
+from servicecharter.accounts.permissions import MANAGE_RULEBOOK, VIEW_DISCIPLINE
+from servicecharter.core.audit import audit_record
+from servicecharter.core.notifications import notify, register_kind
 from servicecharter.discipline.choices import (
+    DEDUCTIONS,
+    REWARDS,
     AppealState,
     DecisionKind,
     DecisionState,
+    FactorEffect,
     FinePolicy,
+    Measure,
     RulebookState,
     ViolationState,
 )
@@ -23,7 +37,11 @@ from servicecharter.discipline.limits import Limits
 from servicecharter.discipline.models import (
     Appeal,
     Decision,
+    Factor,
     LawfulLimits,
+    Rule,
+    Rulebook,
+    RulebookAcknowledgement,
     RulebookVersion,
     Violation,
 )
@@ -32,8 +50,18 @@ from servicecharter.discipline.rulebook import (
     Facts,
     Recommendation,
     factor_spec,
+    ordered,
     recommend,
     rule_spec,
+    simulate,
+)
+from servicecharter.org.models import Department
+
+RULEBOOK_PUBLISHED = "discipline.rulebook_published"
+register_kind(
+    RULEBOOK_PUBLISHED,
+    gettext_lazy("A new version of the rulebook is published"),
+    mandatory=True,
 )
 
 # Without a version in force, priors are looked for this far back.
@@ -190,6 +218,608 @@ def violation_recommend(
 
 
 def _with_steps(recommendation: Recommendation, steps: tuple[dict, ...]) -> Recommendation:
-    from dataclasses import replace
-
     return replace(recommendation, steps=steps)
+
+
+# --- many violations at once (the simulator, the bench, reports) ---------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the rulebook needs of one violation, read in one query for many."""
+
+    pk: int
+    staff_id: int
+    occurred_at: datetime
+    on: date
+    jurisdiction: str
+    facts_without_priors: Facts
+
+
+def targets_of(queryset) -> list[Target]:
+    """The violations of ``queryset`` as targets: one query, no model instances."""
+    rows = queryset.values_list(
+        "pk",
+        "staff_id",
+        "occurred_at",
+        "type_id",
+        "type__category",
+        "severity",
+        "impact_scope",
+        "staff__base_wage",
+        "staff__department__calendar_code",
+    )
+    targets = []
+    for pk, staff_id, at, type_id, category, severity, impact, wage, jurisdiction in rows.iterator(
+        chunk_size=5000
+    ):
+        facts = Facts(
+            violation_type_id=type_id,
+            category=category,
+            severity=severity,
+            impact_scope=impact,
+            priors=0,
+            monthly_wage=wage,
+        )
+        targets.append(Target(pk, staff_id, at, timezone.localdate(at), jurisdiction, facts))
+    return targets
+
+
+def count_priors(targets: list[Target], *, lookback_days: int) -> dict[int, int]:
+    """Confirmed priors of each target, counted like ``confirmed_priors`` but set-based: one
+    query reads the confirmed violations of all the targets' staff inside the widest window
+    (with the day their sanction stops counting and whether an appeal overturned it), then
+    each target's window is found by bisection in its employee's sorted list."""
+    if not targets:
+        return {}
+    window = timedelta(days=lookback_days)
+    staff_ids = sorted({target.staff_id for target in targets})
+    start = min(target.occurred_at for target in targets) - window
+    end = max(target.occurred_at for target in targets)
+    expiry = (
+        Decision.objects.filter(
+            violation=OuterRef("pk"),
+            kind=DecisionKind.SANCTION,
+            state=DecisionState.APPROVED,
+        )
+        .order_by("in_force_until")
+        .values("in_force_until")[:1]
+    )
+    overturned = Appeal.objects.filter(
+        decision__violation=OuterRef("pk"), state=AppealState.OVERTURNED
+    )
+    by_staff: dict[int, list[tuple]] = defaultdict(list)
+    staff_filter = (
+        Q(staff_id__in=staff_ids) if len(staff_ids) <= 2000 else Q()  # a big set: the window
+    )
+    rows = (
+        Violation.objects.filter(
+            staff_filter,
+            state=ViolationState.CONFIRMED,
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+        )
+        .annotate(until=Subquery(expiry), overturned=Exists(overturned))
+        .order_by("staff_id", "occurred_at", "pk")
+        .values_list("staff_id", "occurred_at", "pk", "until", "overturned")
+    )
+    wanted = set(staff_ids)
+    for staff_id, at, pk, until, was_overturned in rows.iterator(chunk_size=10000):
+        if staff_id in wanted and not was_overturned:
+            by_staff[staff_id].append((at, pk, until))
+    counts = {}
+    for target in targets:
+        priors = by_staff.get(target.staff_id, ())
+        times = [at for at, _pk, _until in priors]
+        low = bisect_left(times, target.occurred_at - window)
+        high = bisect_left(times, target.occurred_at)
+        counts[target.pk] = sum(
+            1
+            for at, pk, until in priors[low:high]
+            if pk != target.pk and (until is None or until >= target.on)
+        )
+    return counts
+
+
+def published_versions() -> dict[str, list[RulebookVersion]]:
+    """Every published version with its rules, by jurisdiction, oldest first (one query each
+    for versions and rules)."""
+    versions = (
+        RulebookVersion.objects.filter(state=RulebookState.PUBLISHED, effective_from__isnull=False)
+        .select_related("rulebook")
+        .prefetch_related("rules")
+        .order_by("effective_from", "published_at", "pk")
+    )
+    by_jurisdiction: dict[str, list[RulebookVersion]] = defaultdict(list)
+    for version in versions:
+        version.specs = ordered([rule_spec(rule) for rule in version.rules.all()])
+        by_jurisdiction[version.rulebook.jurisdiction].append(version)
+    return by_jurisdiction
+
+
+def _in_force(versions: list[RulebookVersion], on: date) -> RulebookVersion | None:
+    index = bisect_right([version.effective_from for version in versions], on)
+    return versions[index - 1] if index else None
+
+
+def decide_many(queryset) -> dict[int, tuple[RulebookVersion | None, Recommendation]]:
+    """The recommendation for every violation of ``queryset``, each under the version in
+    force when it occurred, without factors: rules loaded once, priors counted set-based,
+    then the pure ``recommend``."""
+    targets = targets_of(queryset)
+    versions = published_versions()
+    chosen = {
+        target.pk: _in_force(versions.get(target.jurisdiction, []), target.on) for target in targets
+    }
+    by_lookback: dict[int, list[Target]] = defaultdict(list)
+    for target in targets:
+        version = chosen[target.pk]
+        by_lookback[version.lookback_days if version else DEFAULT_LOOKBACK_DAYS].append(target)
+    priors: dict[int, int] = {}
+    for lookback, group in by_lookback.items():
+        priors.update(count_priors(group, lookback_days=lookback))
+    results = {}
+    for target in targets:
+        version = chosen[target.pk]
+        facts = replace(target.facts_without_priors, priors=priors[target.pk])
+        results[target.pk] = (version, recommend(facts, version.specs if version else []))
+    return results
+
+
+def simulation_run(
+    *,
+    user,
+    before: RulebookVersion,
+    after: RulebookVersion,
+    start: date,
+    end: date,
+    department=None,
+):
+    """Replay the violations (open or confirmed) that occurred from ``start`` to ``end`` in the
+    user's scope (and ``department``'s subtree) through two versions of a rulebook. Returns
+    (Simulation, {violation id: violation})."""
+    from servicecharter.discipline.selectors import violation_list_for_user
+
+    rows = (
+        violation_list_for_user(user=user)
+        .filter(
+            occurred_at__date__gte=start,
+            occurred_at__date__lte=end,
+            staff__department__calendar_code=before.rulebook.jurisdiction,
+        )
+        .exclude(state=ViolationState.DISMISSED)
+    )
+    if department is not None:
+        rows = rows.filter(department__path__startswith=department.path)
+    targets = targets_of(rows)
+    priors_before = count_priors(targets, lookback_days=before.lookback_days)
+    priors_after = (
+        priors_before
+        if after.lookback_days == before.lookback_days
+        else count_priors(targets, lookback_days=after.lookback_days)
+    )
+    items = [
+        (
+            target.pk,
+            replace(target.facts_without_priors, priors=priors_before[target.pk]),
+            replace(target.facts_without_priors, priors=priors_after[target.pk]),
+        )
+        for target in targets
+    ]
+    result = simulate(items, version_rules(before), version_rules(after))
+    shown = [case.key for case in result.changed[:SIMULATION_ROWS]]
+    violations = Violation.objects.select_related("staff", "type", "department").in_bulk(shown)
+    return result, violations
+
+
+SIMULATION_ROWS = 200
+
+
+# --- writing versions ----------------------------------------------------------------------
+
+
+class RulebookRefused(ValidationError):
+    """The version's state or the person forbids the step (editing a published version,
+    approving one's own draft). A ValidationError, so forms show it."""
+
+
+def may_manage_rulebook(user) -> bool:
+    """The rulebook binds the whole institution: managing it needs MANAGE_RULEBOOK over a
+    top-level department, not only over a branch."""
+    from servicecharter.accounts.scoping import scope_paths
+
+    roots = scope_paths(user, MANAGE_RULEBOOK)
+    return Department.objects.filter(parent__isnull=True, path__in=roots).exists()
+
+
+def _require_manage(actor) -> None:
+    if not may_manage_rulebook(actor):
+        raise PermissionDenied
+
+
+def _require_draft(version: RulebookVersion) -> None:
+    if version.state != RulebookState.DRAFT:
+        raise RulebookRefused(
+            _("Only a draft can be changed; this version is %(state)s. Draft a new version.")
+            % {"state": version.get_state_display()}
+        )
+
+
+def _locked_version(version: RulebookVersion) -> RulebookVersion:
+    return (
+        RulebookVersion.objects.select_for_update(of=("self",))
+        .select_related("rulebook")
+        .get(pk=version.pk)
+    )
+
+
+@transaction.atomic
+def rulebook_version_draft(*, actor, rulebook: Rulebook) -> RulebookVersion:
+    """A new draft, a copy of the latest version (its rules and factors), to edit."""
+    _require_manage(actor)
+    Rulebook.objects.select_for_update().get(pk=rulebook.pk)
+    if rulebook.versions.filter(state__in=(RulebookState.DRAFT, RulebookState.APPROVED)).exists():
+        raise RulebookRefused(
+            _("A draft or approved version of this rulebook is waiting already: finish it first.")
+        )
+    latest = rulebook.versions.order_by("-number").first()
+    version = RulebookVersion.objects.create(
+        rulebook=rulebook,
+        number=(latest.number + 1) if latest else 1,
+        state=RulebookState.DRAFT,
+        lookback_days=latest.lookback_days if latest else DEFAULT_LOOKBACK_DAYS,
+        appeal_days=latest.appeal_days if latest else 15,
+        created_by=actor,
+    )
+    if latest is not None:
+        rules = list(latest.rules.all())
+        for rule in rules:
+            rule.pk = None
+            rule.version = version
+        Rule.objects.bulk_create(rules)
+        factors = list(latest.factors.all())
+        for factor in factors:
+            factor.pk = None
+            factor.version = version
+        Factor.objects.bulk_create(factors)
+    audit_record(
+        action="rulebook.draft",
+        obj=version,
+        changes={"number": [None, version.number], "copied_from": [None, latest and latest.number]},
+    )
+    return version
+
+
+VERSION_FIELDS = ("effective_from", "lookback_days", "appeal_days")
+
+
+@transaction.atomic
+def rulebook_version_update(*, actor, version: RulebookVersion, **fields) -> RulebookVersion:
+    _require_manage(actor)
+    version = _locked_version(version)
+    _require_draft(version)
+    changes = {}
+    for name, value in fields.items():
+        if name not in VERSION_FIELDS:
+            raise ValueError(name)
+        if getattr(version, name) != value:
+            changes[name] = [getattr(version, name), value]
+            setattr(version, name, value)
+    errors = {}
+    if version.lookback_days is not None and not 1 <= version.lookback_days <= 3650:
+        errors["lookback_days"] = _("The look-back is between 1 day and 10 years.")
+    if version.appeal_days is not None and not 1 <= version.appeal_days <= 365:
+        errors["appeal_days"] = _("The time to appeal is between 1 and 365 days.")
+    if errors:
+        raise ValidationError(errors)
+    if changes:
+        version.save(update_fields=[*changes, "updated_at"])
+        audit_record(action="rulebook.update", obj=version, changes=changes)
+    return version
+
+
+RULE_FIELDS = (
+    "order",
+    "code",
+    "violation_type",
+    "category",
+    "min_severity",
+    "min_impact",
+    "min_priors",
+    "max_priors",
+    "measure",
+    "wage_percent",
+    "fixed_amount",
+    "amount_cap",
+    "demotion_grades",
+    "training",
+    "in_force_months",
+    "explanation_en",
+    "explanation_zh",
+)
+
+
+def _check_rule(rule: Rule) -> None:
+    errors = {}
+    if rule.measure in DEDUCTIONS and rule.wage_percent is None and rule.fixed_amount is None:
+        errors["wage_percent"] = _(
+            "A fine or pay reduction needs a share of the wage, a fixed amount, or both."
+        )
+    if rule.wage_percent is not None and not 0 <= rule.wage_percent <= 100:
+        errors["wage_percent"] = _("A share of the wage is between 0 and 100%.")
+    if rule.max_priors is not None and rule.max_priors < rule.min_priors:
+        errors["max_priors"] = _("The most priors cannot be fewer than the least.")
+    if rule.measure == Measure.DEMOTION and not rule.demotion_grades:
+        errors["demotion_grades"] = _("Say by how many grades.")
+    if rule.measure in REWARDS:
+        errors["measure"] = _("The rulebook maps violations to sanctions, not to rewards.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def rule_save(*, actor, version: RulebookVersion, rule: Rule | None = None, **fields) -> Rule:
+    """Add a rule to a draft, or change one of its rules."""
+    _require_manage(actor)
+    version = _locked_version(version)
+    _require_draft(version)
+    if rule is not None and rule.version_id != version.pk:
+        raise PermissionDenied
+    before = {name: getattr(rule, name) for name in RULE_FIELDS} if rule else {}
+    rule = rule or Rule(version=version)
+    for name, value in fields.items():
+        if name not in RULE_FIELDS:
+            raise ValueError(name)
+        setattr(rule, name, value)
+    _check_rule(rule)
+    rule.full_clean(validate_constraints=False)
+    clash = version.rules.filter(code=rule.code).exclude(pk=rule.pk).exists()
+    if clash:
+        raise ValidationError({"code": _("Another rule of this version has this code.")})
+    rule.save()
+    changes = {
+        name: [str(before.get(name)) if before else None, str(getattr(rule, name))]
+        for name in fields
+        if not before or before.get(name) != getattr(rule, name)
+    }
+    audit_record(action="rulebook.rule_save", obj=version, changes={"rule": rule.code, **changes})
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, actor, rule: Rule) -> None:
+    _require_manage(actor)
+    version = _locked_version(rule.version)
+    _require_draft(version)
+    code = rule.code
+    rule.delete()
+    audit_record(action="rulebook.rule_delete", obj=version, changes={"rule": [code, None]})
+
+
+@transaction.atomic
+def factor_save(
+    *,
+    actor,
+    version: RulebookVersion,
+    code: str,
+    effect: str,
+    steps: int,
+    name_en: str,
+    name_zh: str,
+) -> Factor:
+    """Add a factor to a draft, or change the one with the same code."""
+    _require_manage(actor)
+    version = _locked_version(version)
+    _require_draft(version)
+    errors = {}
+    if not (code or "").strip():
+        errors["code"] = _("Give the factor a code.")
+    if effect not in FactorEffect.values:
+        errors["effect"] = _("Choose aggravating or mitigating.")
+    if not steps or not 1 <= steps <= 3:
+        errors["steps"] = _("A factor moves the measure by 1 to 3 rungs.")
+    if not (name_en or "").strip() or not (name_zh or "").strip():
+        errors["name_en"] = _("Name the factor in both languages.")
+    if errors:
+        raise ValidationError(errors)
+    factor, created = Factor.objects.update_or_create(
+        version=version,
+        code=code.strip(),
+        defaults={"effect": effect, "steps": steps, "name_en": name_en, "name_zh": name_zh},
+    )
+    audit_record(
+        action="rulebook.factor_save",
+        obj=version,
+        changes={"factor": code, "effect": effect, "steps": steps, "created": created},
+    )
+    return factor
+
+
+@transaction.atomic
+def factor_delete(*, actor, factor: Factor) -> None:
+    _require_manage(actor)
+    version = _locked_version(factor.version)
+    _require_draft(version)
+    code = factor.code
+    factor.delete()
+    audit_record(action="rulebook.factor_delete", obj=version, changes={"factor": [code, None]})
+
+
+@transaction.atomic
+def rulebook_version_approve(*, actor, version: RulebookVersion, note: str) -> RulebookVersion:
+    """Record that the draft was adopted through the democratic procedure (the note says how:
+    staff congress resolution, date). Never by the person who drafted it."""
+    _require_manage(actor)
+    version = _locked_version(version)
+    _require_draft(version)
+    if version.created_by_id == actor.pk:
+        raise RulebookRefused(_("You drafted this version: someone else must approve it."))
+    errors = {}
+    if not (note or "").strip():
+        errors["note"] = _(
+            "Record how the version was adopted (e.g. the staff congress resolution and its date)."
+        )
+    if version.effective_from is None:
+        errors["effective_from"] = _("Set the day the version comes into force first.")
+    elif version.effective_from < timezone.localdate():
+        errors["effective_from"] = _(
+            "A version cannot come into force in the past: it would change how violations "
+            "that already happened are judged."
+        )
+    if not version.rules.exists():
+        errors["note"] = _("A rulebook version without rules cannot be approved.")
+    if errors:
+        raise ValidationError(errors)
+    version.state = RulebookState.APPROVED
+    version.approved_by = actor
+    version.approved_at = timezone.now()
+    version.approval_note = note.strip()
+    version.save(
+        update_fields=["state", "approved_by", "approved_at", "approval_note", "updated_at"]
+    )
+    audit_record(
+        action="rulebook.approve",
+        obj=version,
+        changes={"state": [RulebookState.DRAFT, RulebookState.APPROVED], "note": [None, note]},
+    )
+    return version
+
+
+def staff_users_in(jurisdiction: str):
+    """Active users with a staff record in the jurisdiction: who must read a new version."""
+    return User.objects.filter(
+        is_active=True, staff__isnull=False, staff__department__calendar_code=jurisdiction
+    )
+
+
+@transaction.atomic
+def rulebook_version_publish(*, actor, version: RulebookVersion) -> RulebookVersion:
+    """Publish an approved version to the staff of its jurisdiction, each of whom is notified
+    and asked to acknowledge it."""
+    _require_manage(actor)
+    version = _locked_version(version)
+    if version.state != RulebookState.APPROVED:
+        raise RulebookRefused(_("Only an approved version can be published."))
+    version.state = RulebookState.PUBLISHED
+    version.published_by = actor
+    version.published_at = timezone.now()
+    version.save(update_fields=["state", "published_by", "published_at", "updated_at"])
+    url = reverse("discipline:rulebook_in_force")
+    recipients = list(staff_users_in(version.rulebook.jurisdiction))
+    for user in recipients:
+        notify(
+            recipient=user,
+            kind=RULEBOOK_PUBLISHED,
+            subject=gettext_lazy("A new version of the rulebook is published"),
+            body=_published_body(version),
+            url=url,
+        )
+    audit_record(
+        action="rulebook.publish",
+        obj=version,
+        changes={
+            "state": [RulebookState.APPROVED, RulebookState.PUBLISHED],
+            "notified": [None, len(recipients)],
+        },
+    )
+    return version
+
+
+def _published_body(version: RulebookVersion):
+    def body():
+        from servicecharter.core.templatetags.formatting import localdate
+
+        return _(
+            "Version %(number)s of %(rulebook)s comes into force on %(day)s. Please read it "
+            "and acknowledge it."
+        ) % {
+            "number": version.number,
+            "rulebook": version.rulebook.name_zh
+            if (get_language() or "").startswith("zh")
+            else version.rulebook.name_en,
+            "day": localdate(version.effective_from),
+        }
+
+    return body
+
+
+@transaction.atomic
+def rulebook_acknowledge(*, actor, version: RulebookVersion) -> RulebookAcknowledgement:
+    """The employee has read the published version (once; a second time changes nothing)."""
+    if version.state != RulebookState.PUBLISHED:
+        raise RulebookRefused(_("Only a published version can be acknowledged."))
+    if actor.staff_id is None:
+        raise RulebookRefused(_("Your account is not linked to a staff record."))
+    ack, created = RulebookAcknowledgement.objects.get_or_create(
+        version=version, user=actor, defaults={"at": timezone.now()}
+    )
+    if created:
+        audit_record(action="rulebook.acknowledge", obj=version, changes={"user": actor.pk})
+    return ack
+
+
+def acknowledgement_rate(*, version: RulebookVersion, user=None) -> tuple[int, int]:
+    """(acknowledged, expected) among the staff of the version's jurisdiction, within
+    ``user``'s VIEW_DISCIPLINE scope when given."""
+    expected = staff_users_in(version.rulebook.jurisdiction)
+    if user is not None:
+        from servicecharter.accounts.scoping import scope_q
+
+        expected = expected.filter(scope_q(user, VIEW_DISCIPLINE, "staff__department"))
+    acknowledged = expected.filter(
+        pk__in=RulebookAcknowledgement.objects.filter(version=version).values("user_id")
+    ).count()
+    return acknowledged, expected.count()
+
+
+@transaction.atomic
+def lawful_limits_save(
+    *,
+    actor,
+    jurisdiction: str,
+    fine_policy: str,
+    cap_percent: Decimal,
+    minimum_wage: Decimal,
+    currency: str,
+    note: str,
+) -> LawfulLimits:
+    _require_manage(actor)
+    errors = {}
+    if fine_policy not in FinePolicy.values:
+        errors["fine_policy"] = _("Choose how fines are treated.")
+    if cap_percent is None or not 0 <= cap_percent <= 100:
+        errors["cap_percent"] = _("The cap is a share of the wage, between 0 and 100%.")
+    if minimum_wage is None or minimum_wage < 0:
+        errors["minimum_wage"] = _("The minimum wage cannot be negative.")
+    if not (note or "").strip():
+        errors["note"] = _("Say where the figures come from (the law and the local rate).")
+    if errors:
+        raise ValidationError(errors)
+    row = LawfulLimits.objects.select_for_update().filter(jurisdiction=jurisdiction).first()
+    before = (
+        {
+            "fine_policy": row.fine_policy,
+            "cap_percent": str(row.deduction_cap_percent),
+            "minimum_wage": str(row.minimum_wage),
+        }
+        if row
+        else {}
+    )
+    row = row or LawfulLimits(jurisdiction=jurisdiction)
+    row.fine_policy = fine_policy
+    row.deduction_cap_percent = cap_percent
+    row.minimum_wage = minimum_wage
+    row.currency = currency
+    row.note = note.strip()
+    row.save()
+    after = {
+        "fine_policy": fine_policy,
+        "cap_percent": str(cap_percent),
+        "minimum_wage": str(minimum_wage),
+    }
+    audit_record(
+        action="discipline.limits_save",
+        obj=row,
+        changes={k: [before.get(k), v] for k, v in after.items() if before.get(k) != v},
+    )
+    return row

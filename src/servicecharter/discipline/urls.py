@@ -10,3 +10,15 @@ urlpatterns: list = []
 urlpatterns += decision_views.urlpatterns
 urlpatterns += appeal_views.urlpatterns
 urlpatterns += mine_views.urlpatterns
+
+from servicecharter.discipline.views import rulebook as rulebook_views  # noqa: E402
+from servicecharter.discipline.views import violations as violation_views  # noqa: E402
+
+urlpatterns += violation_views.urlpatterns
+urlpatterns += rulebook_views.urlpatterns
+
+from servicecharter.discipline.views import fairness as fairness_views  # noqa: E402
+from servicecharter.discipline.views import summary as summary_views  # noqa: E402
+
+urlpatterns += fairness_views.urlpatterns
+urlpatterns += summary_views.urlpatterns
