@@ -24,6 +24,7 @@ from servicecharter.core.audit import audit_record
 from servicecharter.core.context import Actor, reset_actor, set_actor
 from servicecharter.demo import customers as customer_data
 from servicecharter.demo import institution
+from servicecharter.demo.assessment import assessment_seed
 from servicecharter.demo.cases import cases_seed
 from servicecharter.demo.interactions import interactions_seed
 from servicecharter.demo.quality import quality_seed
@@ -53,6 +54,7 @@ class SeedSummary:
     interactions: object = None  # demo.interactions.InteractionsSummary when loaded
     quality: object = None  # demo.quality.QualitySummary, with the interactions
     surveys: object = None  # demo.surveys.SurveysSummary, with the interactions
+    assessment: object = None  # demo.assessment.AssessmentSummary, with the interactions
 
 
 def institution_exists() -> Department | None:
@@ -225,4 +227,5 @@ def _seed(
         summary.interactions = interactions_seed(seed=seed)
         summary.surveys = surveys_seed(seed=seed)
         summary.quality = quality_seed(seed=seed)
+        summary.assessment = assessment_seed()
     return summary
