@@ -182,3 +182,24 @@ def test_someone_without_the_capability_cannot_compute(june, bj_supervisor):
 
     with pytest.raises(PermissionDenied):
         services.period_compute(actor=bj_supervisor, period=june)
+
+
+def test_the_queries_do_not_grow_with_the_staff(crafted, june, hr, tree):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.standards.conftest import make_staff
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            services.period_compute(actor=hr, period=june)
+        return len(captured.captured_queries)
+
+    before = queries()
+    for number in range(6):
+        member = make_staff(tree["sh_team"], f"E3000{number}", f"员工{number}")
+        crafted.interaction(member, at(10))
+        crafted.response(member, at(11), csat=4, nps=8)
+
+    assert queries() == before
+    assert StaffScorecard.objects.filter(period=june).count() == 8
