@@ -23,6 +23,7 @@ def test_the_employee_sees_their_own_latest_closed_scorecard(
     assert page.status_code == 200
     body = page.content.decode()
     assert "Needs improvement" in body and "25.00" in body
+    assert "rank 2 of 2 in the peer group “teller”" in body
     assert reverse("assessment:facts", args=[card_of(closed_june, bj_staff).pk, "csat"]) in body
     assert "<svg" in body  # the trend
 

@@ -228,7 +228,6 @@ def period_summary(request, pk: int):
             "ranked": below,
             "ranked_chart": ranked_chart,
             "trends": trends,
-            "roots": {c.department_id: c for c in departments if c.department_id in root_ids},
         },
     )
 
