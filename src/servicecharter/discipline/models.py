@@ -304,6 +304,9 @@ class Decision(TimeStamped):
     # Rewards and department decisions: what they rest on (a period scorecard, praise cases…),
     # in the same shape as ``Violation.evidence``.
     basis = models.JSONField(_("basis"), default=list, blank=True)
+    # Idempotency of proposals the system makes from events ("<event>:<fact id>:<staff id>"):
+    # a second delivery finds it and proposes nothing. Null for proposals made by people.
+    source_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     rulebook_version = models.ForeignKey(
         RulebookVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
     )
