@@ -50,6 +50,10 @@ MENU: list[NavItem] = [
     NavItem(_("Quality reviews"), "quality:review_list", perms.VIEW_QUALITY),
     NavItem(_("My scorecard"), "assessment:mine", None),
     NavItem(_("Assessment"), "assessment:periods", perms.VIEW_ASSESSMENT),
+    NavItem(_("My violations"), "discipline:my_violations", None),
+    NavItem(_("Rulebook"), "discipline:rulebook_in_force", None),
+    NavItem(_("Violations"), "discipline:violation_queue", perms.VIEW_DISCIPLINE),
+    NavItem(_("Rulebook versions"), "discipline:rulebook_versions", perms.MANAGE_RULEBOOK),
 ]
 
 
