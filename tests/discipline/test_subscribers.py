@@ -240,3 +240,72 @@ def test_review_failed_one_per_named_employee_graded_by_their_findings(bj_staff,
     by_staff = dict(Violation.objects.values_list("staff__employee_number", "severity"))
     assert by_staff == {"E10001": Severity.SERIOUS, "E20001": Severity.MODERATE}
     assert set(Violation.objects.values_list("impact_scope", flat=True)) == {ImpactScope.DEPARTMENT}
+
+
+# --- assessment: unsatisfactory in consecutive periods ---------------------------------------
+
+
+def _closed_months(months):
+    from datetime import date
+
+    from servicecharter.assessment.models import Period, Scheme
+    from servicecharter.assessment.services import period_bounds
+
+    scheme = Scheme.objects.create(code="t", name_en="t", name_zh="t")
+    periods = []
+    for month in months:
+        start, end = period_bounds("month", date(2026, month, 1))
+        periods.append(
+            Period.objects.create(kind="month", start=start, end=end, state="closed", scheme=scheme)
+        )
+    return periods
+
+
+def _tier(period, staff, tier):
+    from servicecharter.assessment.models import StaffScorecard
+
+    StaffScorecard.objects.create(
+        period=period, staff=staff, department=staff.department, tier=tier
+    )
+
+
+def _close(period):
+    return emit_now(
+        "assessment.period_closed",
+        {
+            "period_id": period.pk,
+            "kind": period.kind,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+        },
+    )
+
+
+def test_two_consecutive_unsatisfactory_months_give_one_violation(bj_staff, sh_staff):
+    jan, feb, mar, apr = _closed_months([1, 2, 3, 4])
+    for period in (jan, feb, mar, apr):
+        _tier(period, bj_staff, "unsatisfactory")
+    _tier(jan, sh_staff, "unsatisfactory")
+    _tier(feb, sh_staff, "meets")
+    deliver(_close(jan))  # one period alone is not a streak
+    assert not Violation.objects.exists()
+    event = _close(feb)
+    deliver(event)
+    redeliver(event)
+    violation = Violation.objects.get()
+    assert violation.staff == bj_staff and violation.type.code == "persistent_unsatisfactory"
+    assert violation.source == "assessment.unsatisfactory"
+    assert [item["kind"] for item in violation.evidence] == ["period", "period"]
+    assert violation.evidence[0]["url"].startswith("/assessment/scorecards/")
+    deliver(_close(mar))  # feb–mar overlaps the streak already counted
+    assert Violation.objects.count() == 1
+    deliver(_close(apr))  # mar–apr: a new streak
+    assert Violation.objects.count() == 2
+
+
+def test_a_gap_between_periods_is_no_streak(bj_staff):
+    jan, mar = _closed_months([1, 3])
+    _tier(jan, bj_staff, "unsatisfactory")
+    _tier(mar, bj_staff, "unsatisfactory")
+    deliver(_close(mar))
+    assert not Violation.objects.exists()

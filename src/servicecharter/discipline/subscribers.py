@@ -8,6 +8,7 @@ about the same fact, create nothing. An event that names no employee is skipped 
 
 import logging
 from datetime import datetime
+from itertools import pairwise
 
 from django.urls import reverse
 from django.utils import timezone
@@ -286,3 +287,116 @@ HANDLED = (
     ViolationSource.EVALUATION_AUTO_FAILED,
     ViolationSource.REVIEW_FAILED,
 )
+
+
+# --- assessment ---------------------------------------------------------------------------------
+
+# How many consecutive closed periods of one kind (months, or quarters) an employee must be
+# "unsatisfactory" in before it becomes a violation. A constant rather than a rulebook field:
+# it decides whether a violation exists at all, not how it is sanctioned.
+UNSATISFACTORY_STREAK = 2
+PERSISTENT_UNSATISFACTORY = "persistent_unsatisfactory"
+
+
+def consecutive_closed_periods(period, count: int) -> list:
+    """``period`` and the closed periods of its kind right before it, newest first — only when
+    there are ``count`` of them with no gap between (each starts the day after the previous
+    ends); otherwise an empty list."""
+    from datetime import timedelta
+
+    from servicecharter.assessment.choices import PeriodState
+    from servicecharter.assessment.models import Period
+
+    periods = list(
+        Period.objects.filter(
+            kind=period.kind, state=PeriodState.CLOSED, start__lte=period.start
+        ).order_by("-start")[:count]
+    )
+    if len(periods) < count or periods[0].pk != period.pk:
+        return []
+    for later, earlier in pairwise(periods):
+        if earlier.end + timedelta(days=1) != later.start:
+            return []
+    return periods
+
+
+def _unsatisfactory_key(period_id, staff_id) -> str:
+    return f"{ViolationSource.UNSATISFACTORY_TIER}:{period_id}:{staff_id}"
+
+
+@subscriber("assessment.period_closed", name="discipline.persistent_unsatisfactory")
+def on_period_closed(event) -> None:
+    """One violation per employee unsatisfactory in the last ``UNSATISFACTORY_STREAK``
+    consecutive closed periods of this kind. Streaks do not overlap: an employee whose streak
+    already gave a violation inside this window starts counting again."""
+    from datetime import datetime as dt
+    from datetime import time
+
+    from django.db.models import Count
+
+    from servicecharter.assessment.choices import Tier
+    from servicecharter.assessment.models import Period, StaffScorecard
+    from servicecharter.discipline.models import Violation
+
+    period = Period.objects.filter(pk=event.payload["period_id"]).first()
+    if period is None:
+        logger.info("%s #%s: the period is gone", event.name, event.pk)
+        return
+    periods = consecutive_closed_periods(period, UNSATISFACTORY_STREAK)
+    if not periods:
+        return
+    period_ids = [p.pk for p in periods]
+    streaks = (
+        StaffScorecard.objects.filter(period_id__in=period_ids, tier=Tier.UNSATISFACTORY)
+        .values("staff_id")
+        .annotate(periods=Count("period_id", distinct=True))
+        .filter(periods=UNSATISFACTORY_STREAK)
+    )
+    staff_ids = sorted(row["staff_id"] for row in streaks)
+    if not staff_ids:
+        return
+    earlier_keys = [
+        _unsatisfactory_key(period_id, staff_id)
+        for period_id in period_ids[1:]
+        for staff_id in staff_ids
+    ]
+    already = set(
+        Violation.objects.filter(source_key__in=earlier_keys).values_list("staff_id", flat=True)
+    )
+    vtype = _type(PERSISTENT_UNSATISFACTORY)
+    if vtype is None:
+        return
+    cards = {
+        (card.staff_id, card.period_id): card.pk
+        for card in StaffScorecard.objects.filter(
+            period_id__in=period_ids, staff_id__in=staff_ids
+        ).only("pk", "staff_id", "period_id")
+    }
+    occurred_at = timezone.make_aware(dt.combine(period.end, time(23, 59)))
+    staff_by_id = Staff.objects.select_related("department").in_bulk(staff_ids)
+    for staff_id in staff_ids:
+        staff = staff_by_id.get(staff_id)
+        if staff is None or staff_id in already:
+            continue
+        graded = grade(severity=vtype.default_severity, impact_scope=vtype.default_impact)
+        violation_record(
+            vtype=vtype,
+            staff=staff,
+            source=ViolationSource.UNSATISFACTORY_TIER,
+            source_key=_unsatisfactory_key(period.pk, staff_id),
+            occurred_at=occurred_at,
+            summary=" · ".join(f"{p.start:%Y-%m}" for p in reversed(periods)),
+            evidence=[
+                {
+                    "kind": "period",
+                    "id": p.pk,
+                    "label": f"{p.get_kind_display()} {p.start.isoformat()}–{p.end.isoformat()}",
+                    "url": reverse("assessment:scorecard", args=[cards[(staff_id, p.pk)]])
+                    if (staff_id, p.pk) in cards
+                    else "",
+                }
+                for p in reversed(periods)
+            ],
+            severity=graded.severity,
+            impact_scope=graded.impact_scope,
+        )
