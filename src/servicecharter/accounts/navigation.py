@@ -54,6 +54,12 @@ MENU: list[NavItem] = [
     NavItem(_("Rulebook"), "discipline:rulebook_in_force", None),
     NavItem(_("Violations"), "discipline:violation_queue", perms.VIEW_DISCIPLINE),
     NavItem(_("Rulebook versions"), "discipline:rulebook_versions", perms.MANAGE_RULEBOOK),
+    NavItem(_("My decisions"), "discipline:my_decisions", None),
+    NavItem(_("Decisions"), "discipline:decision_list", perms.VIEW_DISCIPLINE),
+    NavItem(_("Decisions to approve"), "discipline:decision_queue", perms.APPROVE_DECISIONS),
+    NavItem(_("Appeals to decide"), "discipline:appeal_queue", perms.DECIDE_APPEALS),
+    NavItem(_("Fairness report"), "discipline:fairness", perms.VIEW_FAIRNESS),
+    NavItem(_("Accountability summary"), "discipline:summary", perms.VIEW_FAIRNESS),
 ]
 
 

@@ -33,7 +33,6 @@ def my_decisions(request):
     decisions = list(selectors.my_decisions(user=request.user))
     for decision in decisions:
         decision.may_appeal = services.may_appeal(request.user, decision, now)
-        decision.ledger = list(selectors.ledger_of(decision))
     return render(
         request,
         "discipline/mine.html",
