@@ -169,7 +169,7 @@ def _ledger(kind: str, *, actor, decision: Decision, at, **data) -> LedgerEntry:
 
 def _lock(decision: Decision) -> Decision:
     return (
-        Decision.objects.select_for_update()
+        Decision.objects.select_for_update(of=("self",))
         .select_related("staff", "department", "rulebook_version", "recommended_rule", "violation")
         .get(pk=decision.pk)
     )
@@ -332,7 +332,7 @@ def decision_propose(
     """Propose a sanction for a confirmed violation, pre-filled with the rulebook's
     recommendation; a different measure or amount needs ``deviation_reason``."""
     violation = (
-        Violation.objects.select_for_update()
+        Violation.objects.select_for_update(of=("self",))
         .select_related("staff__department", "type")
         .get(pk=violation.pk)
     )
@@ -844,7 +844,7 @@ def appeal_decide(
     reduced_measure: str | None = None,
     reduced_amount=None,
 ) -> Appeal:
-    appeal = Appeal.objects.select_for_update().select_related("decision").get(pk=appeal.pk)
+    appeal = Appeal.objects.select_for_update(of=("self",)).select_related("decision").get(pk=appeal.pk)
     decision = _lock(appeal.decision)
     appeal.decision = decision
     check_may_decide_appeal(actor, appeal)
