@@ -1,15 +1,17 @@
 """interaction_ingest_many: idempotent by external id, stamped with the version in force at
 each interaction's time, deviations written beside it, one audit row per batch."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from servicecharter.core.models import AuditEntry, Event
+from servicecharter.interactions.ingest import Resolver
 from servicecharter.interactions.models import Deviation, Interaction
 from servicecharter.interactions.services import interaction_ingest_many
+from servicecharter.org.choices import Channel
 from servicecharter.standards import services as standard_services
 from tests.interactions.conftest import row
 from tests.standards.conftest import add_steps
@@ -223,3 +225,42 @@ def test_steps_are_stored_as_the_json_encoder_would_write_them():
     assert json.loads(steps_json(steps)) == steps
     assert steps_json(steps) == json.dumps(steps, separators=(",", ":"), ensure_ascii=False)
     assert steps_json([]) == "[]"
+
+
+def test_a_row_is_judged_by_the_version_in_force_at_its_instant_whatever_its_time_zone(
+    ingester, compliance_officer, bj_staff, card_version, business_types
+):
+    # The resolver turns each time to UTC before the look-ups: the same instant, any zone.
+    switch = timezone.make_aware(datetime(2025, 6, 2, 12, 0))  # noon in Beijing
+    v2 = _new_version(
+        compliance_officer, card_version.standard, switch, [("greeting", 5, True, False)]
+    )
+    beijing = timezone.get_fixed_timezone(8 * 60)
+    times = {
+        "beijing-before": datetime(2025, 6, 2, 11, 59, 59, tzinfo=beijing),
+        "utc-before": datetime(2025, 6, 2, 3, 59, 59, tzinfo=UTC),
+        "beijing-at": datetime(2025, 6, 2, 12, 0, tzinfo=beijing),
+        "utc-at": datetime(2025, 6, 2, 4, 0, tzinfo=UTC),
+    }
+    rows = Resolver(ingester).resolve(
+        [
+            {
+                "external_system": "ivr",
+                "external_id": name,
+                "channel": Channel.PHONE,
+                "employee_number": bj_staff.employee_number,
+                "business_type": business_types["cards"].code,
+                "started_at": started_at,
+                "outcome": "served",
+                "wait_seconds": 12,
+                "handle_seconds": 240,
+                "steps": [{"step": "greeting", "at": 3}],
+            }
+            for name, started_at in times.items()
+        ]
+    )
+
+    assert [resolved.started_at for resolved in rows] == list(times.values())
+    result = interaction_ingest_many(rows, actor=ingester)
+    versions = [Interaction.objects.get(pk=pk).standard_version for pk in result.ids]
+    assert versions == [card_version, card_version, v2, v2]
