@@ -278,3 +278,34 @@ def test_the_pages_are_refused_without_the_capability(client, data, bj_superviso
     for someone in (bj_supervisor, bj_agent):
         _sign_in(client, someone)
         assert client.get(reverse(page)).status_code == 403
+
+
+def test_the_report_costs_the_same_queries_whatever_the_number_of_decisions(
+    people,
+    evaluations,
+    bj_supervisor,
+    compliance_officer,
+    attitude_type,
+    django_assert_max_num_queries,
+):
+    """Set-based: grouped queries, not one per decision."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost():
+        with CaptureQueriesContext(connection) as queries:
+            fairness.fairness_report(user=compliance_officer, start=START, end=END)
+        return len(queries)
+
+    made = evaluations["scored"](people["teller_a"], 2)
+    _sanction_on(people["teller_a"], [made[0].pk], bj_supervisor, attitude_type)
+    cost()  # the reader's grants are loaded once per user object
+    few = cost()
+    for member in ("teller_b", "teller_c", "manager", "sh_teller"):
+        made = evaluations["scored"](people[member], 2)
+        _sanction_on(people[member], [made[0].pk], bj_supervisor, attitude_type)
+        _decision(people[member], compliance_officer, kind=DecisionKind.REWARD)
+    assert cost() == few
+    with django_assert_max_num_queries(few):
+        report = fairness.fairness_report(user=compliance_officer, start=START, end=END)
+    assert len(report.thin_evidence) == 5
