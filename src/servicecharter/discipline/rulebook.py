@@ -136,8 +136,16 @@ def rule_matches(rule: RuleSpec, facts: Facts) -> bool:
     return rule.max_priors is None or facts.priors <= rule.max_priors
 
 
-def ordered(rules: Iterable[RuleSpec]) -> list[RuleSpec]:
-    return sorted(rules, key=lambda rule: (rule.order, rule.code))
+class OrderedRules(tuple):
+    """Rules already in the order they are tried: ``recommend`` need not sort them again."""
+
+    __slots__ = ()
+
+
+def ordered(rules: Iterable[RuleSpec]) -> OrderedRules:
+    if isinstance(rules, OrderedRules):
+        return rules
+    return OrderedRules(sorted(rules, key=lambda rule: (rule.order, rule.code)))
 
 
 def first_match(facts: Facts, rules: Sequence[RuleSpec]) -> RuleSpec | None:
@@ -220,8 +228,8 @@ def _facts_step(facts: Facts) -> dict:
 def recommend(
     facts: Facts, rules: Iterable[RuleSpec], factors: Iterable[FactorSpec] = ()
 ) -> Recommendation:
-    rules = rules if isinstance(rules, list) and _is_ordered(rules) else ordered(rules)
-    factors = sorted(factors, key=lambda factor: factor.code)
+    rules = ordered(rules)
+    factors = sorted(factors, key=lambda factor: factor.code) if factors else ()
     steps: list[dict] = [_facts_step(facts)]
     rule = first_match(facts, rules)
     if rule is None:
@@ -275,11 +283,6 @@ def recommend(
         in_force_months=in_force,
         steps=tuple(steps),
     )
-
-
-def _is_ordered(rules: list[RuleSpec]) -> bool:
-    keys = [(rule.order, rule.code) for rule in rules]
-    return keys == sorted(keys)
 
 
 # --- explanation in the viewer's language -------------------------------------------------

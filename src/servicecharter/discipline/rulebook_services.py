@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
@@ -44,6 +44,7 @@ from servicecharter.discipline.models import (
     RulebookAcknowledgement,
     RulebookVersion,
     Violation,
+    ViolationType,
 )
 from servicecharter.discipline.rulebook import (
     FactorSpec,
@@ -55,7 +56,7 @@ from servicecharter.discipline.rulebook import (
     rule_spec,
     simulate,
 )
-from servicecharter.org.models import Department
+from servicecharter.org.models import Department, Staff
 
 RULEBOOK_PUBLISHED = "discipline.rulebook_published"
 register_kind(
@@ -237,87 +238,110 @@ class Target:
 
 
 def targets_of(queryset) -> list[Target]:
-    """The violations of ``queryset`` as targets: one query, no model instances."""
-    rows = queryset.values_list(
-        "pk",
-        "staff_id",
-        "occurred_at",
-        "type_id",
-        "type__category",
-        "severity",
-        "impact_scope",
-        "staff__base_wage",
-        "staff__department__calendar_code",
+    """The violations of ``queryset`` as targets: one query over the violations alone (types
+    and staff are read once each, not joined per row), no model instances. Identical facts
+    share one ``Facts`` object."""
+    rows = queryset.order_by().values_list(
+        "pk", "staff_id", "occurred_at", "type_id", "severity", "impact_scope"
     )
-    targets = []
-    for pk, staff_id, at, type_id, category, severity, impact, wage, jurisdiction in rows.iterator(
-        chunk_size=5000
-    ):
-        facts = Facts(
-            violation_type_id=type_id,
-            category=category,
-            severity=severity,
-            impact_scope=impact,
-            priors=0,
-            monthly_wage=wage,
+    categories = dict(ViolationType.objects.values_list("pk", "category"))
+    staff = {
+        pk: (wage, jurisdiction)
+        for pk, wage, jurisdiction in Staff.objects.filter(
+            pk__in=queryset.order_by().values("staff_id")
         )
-        targets.append(Target(pk, staff_id, at, timezone.localdate(at), jurisdiction, facts))
+        .values_list("pk", "base_wage", "department__calendar_code")
+        .iterator(chunk_size=10000)
+    }
+    zone = timezone.get_current_timezone()
+    shared: dict[tuple, Facts] = {}
+    targets = []
+    for pk, staff_id, at, type_id, severity, impact in rows.iterator(chunk_size=10000):
+        wage, jurisdiction = staff[staff_id]
+        key = (type_id, severity, impact, wage)
+        facts = shared.get(key)
+        if facts is None:
+            facts = shared[key] = Facts(
+                violation_type_id=type_id,
+                category=categories[type_id],
+                severity=severity,
+                impact_scope=impact,
+                priors=0,
+                monthly_wage=wage,
+            )
+        targets.append(Target(pk, staff_id, at, at.astimezone(zone).date(), jurisdiction, facts))
     return targets
+
+
+def _prior_exclusions(start: datetime, end: datetime) -> tuple[dict[int, date], set[int]]:
+    """For confirmed violations in [start, end): the earliest day an approved sanction stops
+    counting them ({violation id: in_force_until}), and those an appeal overturned."""
+    expiry: dict[int, date] = {}
+    for violation_id, until in (
+        Decision.objects.filter(
+            kind=DecisionKind.SANCTION,
+            state=DecisionState.APPROVED,
+            in_force_until__isnull=False,
+            violation__occurred_at__gte=start,
+            violation__occurred_at__lt=end,
+        )
+        .order_by("violation_id", "in_force_until")
+        .values_list("violation_id", "in_force_until")
+    ):
+        expiry.setdefault(violation_id, until)
+    overturned = set(
+        Appeal.objects.filter(
+            state=AppealState.OVERTURNED,
+            decision__violation__occurred_at__gte=start,
+            decision__violation__occurred_at__lt=end,
+        ).values_list("decision__violation_id", flat=True)
+    )
+    return expiry, overturned
 
 
 def count_priors(targets: list[Target], *, lookback_days: int) -> dict[int, int]:
     """Confirmed priors of each target, counted like ``confirmed_priors`` but set-based: one
-    query reads the confirmed violations of all the targets' staff inside the widest window
-    (with the day their sanction stops counting and whether an appeal overturned it), then
-    each target's window is found by bisection in its employee's sorted list."""
+    query reads the confirmed violations inside the widest window, two more the sanctions that
+    expire and the appeals that overturned; then each target's window is found by bisection
+    in its employee's sorted list."""
     if not targets:
         return {}
     window = timedelta(days=lookback_days)
-    staff_ids = sorted({target.staff_id for target in targets})
+    wanted = {target.staff_id for target in targets}
     start = min(target.occurred_at for target in targets) - window
     end = max(target.occurred_at for target in targets)
-    expiry = (
-        Decision.objects.filter(
-            violation=OuterRef("pk"),
-            kind=DecisionKind.SANCTION,
-            state=DecisionState.APPROVED,
-        )
-        .order_by("in_force_until")
-        .values("in_force_until")[:1]
+    expiry, overturned = _prior_exclusions(start, end)
+    rows = Violation.objects.filter(
+        state=ViolationState.CONFIRMED, occurred_at__gte=start, occurred_at__lt=end
     )
-    overturned = Appeal.objects.filter(
-        decision__violation=OuterRef("pk"), state=AppealState.OVERTURNED
-    )
-    by_staff: dict[int, list[tuple]] = defaultdict(list)
-    staff_filter = (
-        Q(staff_id__in=staff_ids) if len(staff_ids) <= 2000 else Q()  # a big set: the window
-    )
-    rows = (
-        Violation.objects.filter(
-            staff_filter,
-            state=ViolationState.CONFIRMED,
-            occurred_at__gte=start,
-            occurred_at__lt=end,
-        )
-        .annotate(until=Subquery(expiry), overturned=Exists(overturned))
-        .order_by("staff_id", "occurred_at", "pk")
-        .values_list("staff_id", "occurred_at", "pk", "until", "overturned")
-    )
-    wanted = set(staff_ids)
-    for staff_id, at, pk, until, was_overturned in rows.iterator(chunk_size=10000):
-        if staff_id in wanted and not was_overturned:
-            by_staff[staff_id].append((at, pk, until))
+    if len(wanted) <= 2000:
+        rows = rows.filter(staff_id__in=wanted)  # a big set: the window alone
+    times: dict[int, list] = defaultdict(list)
+    ids: dict[int, list] = defaultdict(list)
+    for staff_id, at, pk in (
+        rows.order_by("staff_id", "occurred_at", "pk")
+        .values_list("staff_id", "occurred_at", "pk")
+        .iterator(chunk_size=10000)
+    ):
+        if staff_id in wanted and pk not in overturned:
+            times[staff_id].append(at)
+            ids[staff_id].append(pk)
     counts = {}
     for target in targets:
-        priors = by_staff.get(target.staff_id, ())
-        times = [at for at, _pk, _until in priors]
-        low = bisect_left(times, target.occurred_at - window)
-        high = bisect_left(times, target.occurred_at)
-        counts[target.pk] = sum(
-            1
-            for at, pk, until in priors[low:high]
-            if pk != target.pk and (until is None or until >= target.on)
-        )
+        staff_times = times.get(target.staff_id)
+        if not staff_times:
+            counts[target.pk] = 0
+            continue
+        low = bisect_left(staff_times, target.occurred_at - window)
+        high = bisect_left(staff_times, target.occurred_at)
+        staff_ids = ids[target.staff_id]
+        counted = high - low
+        for position in range(low, high):
+            pk = staff_ids[position]
+            until = expiry.get(pk)
+            if pk == target.pk or (until is not None and until < target.on):
+                counted -= 1
+        counts[target.pk] = counted
     return counts
 
 
@@ -358,11 +382,24 @@ def decide_many(queryset) -> dict[int, tuple[RulebookVersion | None, Recommendat
     priors: dict[int, int] = {}
     for lookback, group in by_lookback.items():
         priors.update(count_priors(group, lookback_days=lookback))
+    return recommend_targets(targets, chosen, priors)
+
+
+def recommend_targets(
+    targets: list[Target], chosen: dict, priors: dict[int, int]
+) -> dict[int, tuple[RulebookVersion | None, Recommendation]]:
+    """The pure part of ``decide_many``: each target's facts with its priors through the rules
+    of its version. Identical facts under one version give one recommendation, computed once."""
     results = {}
+    memo: dict[tuple, Recommendation] = {}
     for target in targets:
         version = chosen[target.pk]
-        facts = replace(target.facts_without_priors, priors=priors[target.pk])
-        results[target.pk] = (version, recommend(facts, version.specs if version else []))
+        key = (version.pk if version else None, target.facts_without_priors, priors[target.pk])
+        recommendation = memo.get(key)
+        if recommendation is None:
+            facts = replace(target.facts_without_priors, priors=priors[target.pk])
+            recommendation = memo[key] = recommend(facts, version.specs if version else ())
+        results[target.pk] = (version, recommendation)
     return results
 
 
