@@ -122,7 +122,11 @@ class LawfulLimits(TimeStamped):
         _("fines"), max_length=20, choices=FinePolicy.choices, default=FinePolicy.PAY_REDUCTION
     )
     deduction_cap_percent = models.DecimalField(
-        _("cap on deductions (% of the monthly wage)"), max_digits=5, decimal_places=2, default=20
+        # xgettext:no-python-format
+        _("cap on deductions (% of the monthly wage)"),
+        max_digits=5,
+        decimal_places=2,
+        default=20,
     )
     minimum_wage = models.DecimalField(_("local minimum wage"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
@@ -219,7 +223,12 @@ class Rule(models.Model):
     # Fines and pay reductions: a share of the monthly wage, a fixed amount, or both (the larger),
     # never above ``amount_cap``; the lawful limits apply on top.
     wage_percent = models.DecimalField(
-        _("% of the monthly wage"), max_digits=5, decimal_places=2, null=True, blank=True
+        # xgettext:no-python-format
+        _("% of the monthly wage"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
     )
     fixed_amount = models.DecimalField(
         _("fixed amount"), max_digits=12, decimal_places=2, null=True, blank=True
