@@ -199,3 +199,32 @@ def test_limits_editor(client, compliance_officer):
         },
     )
     assert LawfulLimits.objects.get(jurisdiction="CN").minimum_wage == Decimal("2720")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_every_page_renders_for_a_manager_in_both_languages(
+    client, compliance_officer, cn_rulebook, bj_staff, language
+):
+    from django.utils import translation
+
+    v1 = cn_rulebook.versions.get(number=1)
+    late = ViolationType.objects.get(code="late_handling")
+    violation = make_violation(bj_staff, late)
+    client.force_login(compliance_officer)
+    urls = [
+        reverse("discipline:rulebook_in_force"),
+        reverse("discipline:rulebook_versions"),
+        reverse("discipline:rulebook_version", args=[v1.pk]),
+        reverse("discipline:rule_edit", args=[v1.rules.first().pk]),
+        reverse("discipline:rulebook_simulate"),
+        reverse("discipline:limits_list"),
+        reverse("discipline:limits_edit", args=["CN"]),
+        reverse("discipline:violation_queue"),
+        reverse("discipline:violation_raise"),
+        reverse("discipline:violation_detail", args=[violation.pk]),
+        reverse("discipline:my_violations"),
+    ]
+    with translation.override(language):
+        for url in urls:
+            response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+            assert response.status_code == 200, url
