@@ -156,6 +156,7 @@ def test_upheld_attitude_complaint(complaint, bj_staff, compliance_officer, bj_e
         response_text="We apologise.",
         staff_involved=[bj_staff],
         concerns_attitude=True,
+        redress_amount=Decimal("350.00"),
     )
     from servicecharter.core.models import Event
 
@@ -164,6 +165,9 @@ def test_upheld_attitude_complaint(complaint, bj_staff, compliance_officer, bj_e
     violation = Violation.objects.get()
     assert violation.type.code == "upheld_attitude" and violation.type.category == "attitude"
     assert violation.source == "case.upheld_against_staff"
+    # The redress paid is the money lost; 80,000 at stake raises "moderate" to "serious".
+    assert violation.money_lost == Decimal("350.00")
+    assert violation.severity == Severity.SERIOUS
 
 
 def test_upheld_not_about_attitude_is_a_process_violation(bj_staff):

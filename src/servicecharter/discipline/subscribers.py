@@ -52,7 +52,9 @@ def _when(value, event) -> datetime:
     return parsed or event.created_at or timezone.now()
 
 
-def _record(event, *, code: str, staff_id, fact_id, occurred_at, summary, evidence, grading):
+def _record(
+    event, *, code: str, staff_id, fact_id, occurred_at, summary, evidence, grading, money_lost=None
+):
     staff = _staff(staff_id)
     if staff is None:
         logger.info("%s #%s names no known employee: no violation", event.name, event.pk)
@@ -72,6 +74,7 @@ def _record(event, *, code: str, staff_id, fact_id, occurred_at, summary, eviden
         severity=graded.severity,
         impact_scope=graded.impact_scope,
         grading_reasons=graded.reasons,
+        money_lost=money_lost,
     )
     if not created:
         logger.info("%s #%s: violation %s already recorded", event.name, event.pk, violation.pk)
@@ -118,6 +121,11 @@ def _case_grading(case):
     return grading
 
 
+def _redress(case):
+    """Money lost on an upheld or overturned complaint: the redress the institution paid."""
+    return case.redress_amount if case is not None and case.redress_amount else None
+
+
 @subscriber("case.deadline_breached", name="discipline.late_handling")
 def on_deadline_breached(event) -> None:
     payload = event.payload
@@ -150,6 +158,7 @@ def on_upheld(event) -> None:
         summary=payload.get("reference", ""),
         evidence=_case_evidence(payload),
         grading=_case_grading(case),
+        money_lost=_redress(case),
     )
 
 
@@ -182,6 +191,7 @@ def on_overturned(event) -> None:
             summary=payload.get("reference", ""),
             evidence=_case_evidence(payload),
             grading=_case_grading(case),
+            money_lost=_redress(case),
         )
     if not payload.get("staff_ids"):
         logger.info("%s #%s names no employee: no violation", event.name, event.pk)
