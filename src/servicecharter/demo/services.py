@@ -26,6 +26,7 @@ from servicecharter.demo import customers as customer_data
 from servicecharter.demo import institution
 from servicecharter.demo.assessment import assessment_seed
 from servicecharter.demo.cases import cases_seed
+from servicecharter.demo.decisions import decisions_seed
 from servicecharter.demo.interactions import interactions_seed
 from servicecharter.demo.quality import quality_seed
 from servicecharter.demo.standards import standards_seed
@@ -55,6 +56,7 @@ class SeedSummary:
     quality: object = None  # demo.quality.QualitySummary, with the interactions
     surveys: object = None  # demo.surveys.SurveysSummary, with the interactions
     assessment: object = None  # demo.assessment.AssessmentSummary, with the interactions
+    decisions: object = None  # demo.decisions.DecisionsSummary, with the interactions
 
 
 def institution_exists() -> Department | None:
@@ -228,4 +230,5 @@ def _seed(
         summary.surveys = surveys_seed(seed=seed)
         summary.quality = quality_seed(seed=seed)
         summary.assessment = assessment_seed()
+        summary.decisions = decisions_seed()
     return summary
