@@ -22,7 +22,7 @@ branch's covers its teams); departments are ranked among departments of the same
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -283,44 +283,62 @@ def _assessed_staff(sources: dict) -> dict[int, tuple[int, str]]:
     return staff
 
 
+@dataclass
+class _Pool:
+    """What a department sums from the staff of its subtree."""
+
+    staff: int = 0
+    scores: list = field(default_factory=list)
+    tiers: Counter = field(default_factory=Counter)
+    sums: dict = field(default_factory=dict)  # kpi → [num, den, n]
+
+
 def department_rows(
     period: Period, staff_rows: list[StaffScorecard], rules: scoring.SchemeRules
 ) -> list[DepartmentScorecard]:
     departments = {
         pk: (path, kind) for pk, path, kind in Department.objects.values_list("pk", "path", "kind")
     }
-    members: dict[int, list[StaffScorecard]] = defaultdict(list)
+    pools: dict[int, _Pool] = defaultdict(_Pool)
     for row in staff_rows:
+        # Each employee's counts are read once, then added to every department above them.
+        counts = {
+            kpi: (Decimal(f["num"]), Decimal(f["den"]), f["n"]) for kpi, f in row.kpis.items()
+        }
         path = departments.get(row.department_id, ("", ""))[0]
         for segment in path.split(".")[:-1]:
-            members[int(segment)].append(row)
+            pool = pools[int(segment)]
+            pool.staff += 1
+            pool.tiers[row.tier] += 1
+            if row.score is not None:
+                pool.scores.append(row.score)
+            for kpi, (num, den, n) in counts.items():
+                total = pool.sums.setdefault(kpi, [Decimal(0), Decimal(0), 0])
+                total[0] += num
+                total[1] += den
+                total[2] += n
     rows = []
-    for pk, cards in members.items():
-        scores = [c.score for c in cards if c.score is not None]
-        score = scoring.mean_score(scores)
-        tiers = Counter(c.tier for c in cards)
+    for pk, pool in pools.items():
+        score = scoring.mean_score(pool.scores)
         rows.append(
             DepartmentScorecard(
                 period=period,
                 department_id=pk,
                 score=score,
                 tier=scoring.tier_for(score, rules.thresholds),
-                staff_count=len(cards),
-                scored_count=len(scores),
-                tier_counts={str(t): tiers.get(t, 0) for t in TIER_ORDER},
-                kpis=_pooled_kpis(cards, rules),
+                staff_count=pool.staff,
+                scored_count=len(pool.scores),
+                tier_counts={str(t): pool.tiers.get(t, 0) for t in TIER_ORDER},
+                kpis=_pooled_kpis(pool.sums),
             )
         )
     _rank_departments(rows, departments)
     return rows
 
 
-def _pooled_kpis(cards: list[StaffScorecard], rules: scoring.SchemeRules) -> dict:
+def _pooled_kpis(sums: dict) -> dict:
     pooled = {}
-    for kpi in rules.weights:
-        num = sum((Decimal(c.kpis[kpi]["num"]) for c in cards), Decimal(0))
-        den = sum((Decimal(c.kpis[kpi]["den"]) for c in cards), Decimal(0))
-        n = sum(c.kpis[kpi]["n"] for c in cards)
+    for kpi, (num, den, n) in sums.items():
         value = None if kpi == Kpi.TRAINING else scoring.kpi_value(kpi, num, den)
         pooled[kpi] = {
             "value": None if value is None else str(value),

@@ -168,14 +168,13 @@ def percentile_ranks(values: Mapping[Hashable, Decimal], *, lower_is_better=Fals
     for index, value in enumerate(ordered):
         below_count.setdefault(value, index)
         equal_count[value] += 1
-    ranks = {}
-    for key, value in values.items():
-        below = below_count[value]
-        equal = equal_count[value]
-        position = Decimal(below) + Decimal(equal - 1) / 2
+    # One figure per distinct value (many employees share a value), then one look-up each.
+    by_value = {}
+    for value, below in below_count.items():
+        position = Decimal(below) + Decimal(equal_count[value] - 1) / 2
         percentile = position * HUNDRED / (m - 1)
-        ranks[key] = q2(HUNDRED - percentile if lower_is_better else percentile)
-    return ranks
+        by_value[value] = q2(HUNDRED - percentile if lower_is_better else percentile)
+    return {key: by_value[value] for key, value in values.items()}
 
 
 def weighted_score(
