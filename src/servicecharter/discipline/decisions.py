@@ -600,9 +600,10 @@ def _notify_decided(decision: Decision) -> bool:
     def body() -> str:
         text = _("Decided: %(measure)s.") % {"measure": measure()}
         if decision.appeal_until:
-            local = timezone.localtime(decision.appeal_until)
+            from servicecharter.core.templatetags.formatting import localdatetime
+
             text += " " + _("You may appeal until %(until)s.") % {
-                "until": local.strftime("%Y-%m-%d %H:%M")
+                "until": localdatetime(decision.appeal_until)
             }
         return text
 
@@ -844,7 +845,9 @@ def appeal_decide(
     reduced_measure: str | None = None,
     reduced_amount=None,
 ) -> Appeal:
-    appeal = Appeal.objects.select_for_update(of=("self",)).select_related("decision").get(pk=appeal.pk)
+    appeal = (
+        Appeal.objects.select_for_update(of=("self",)).select_related("decision").get(pk=appeal.pk)
+    )
     decision = _lock(appeal.decision)
     appeal.decision = decision
     check_may_decide_appeal(actor, appeal)
