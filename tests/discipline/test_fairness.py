@@ -309,3 +309,15 @@ def test_the_report_costs_the_same_queries_whatever_the_number_of_decisions(
     with django_assert_max_num_queries(few):
         report = fairness.fairness_report(user=compliance_officer, start=START, end=END)
     assert len(report.thin_evidence) == 5
+
+
+def test_the_decision_page_warns_of_thin_evidence(
+    client, people, evaluations, bj_supervisor, compliance_officer, attitude_type
+):
+    from django.urls import reverse
+
+    made = evaluations["scored"](people["teller_a"], 3)
+    decision = _sanction_on(people["teller_a"], [made[0].pk], bj_supervisor, attitude_type)
+    _sign_in(client, compliance_officer)
+    html = client.get(reverse("discipline:decision_detail", args=[decision.pk])).content.decode()
+    assert 'id="thin-evidence"' in html and "QA sample of 3, fewer than the 8 needed" in html

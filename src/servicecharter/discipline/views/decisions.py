@@ -23,6 +23,7 @@ from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.scoping import get_in_scope_or_404, has_capability, restrict
 from servicecharter.discipline import decision_selectors as selectors
 from servicecharter.discipline import decisions as services
+from servicecharter.discipline import fairness
 from servicecharter.discipline.choices import (
     DEDUCTIONS,
     REWARDS,
@@ -31,7 +32,7 @@ from servicecharter.discipline.choices import (
     DecisionState,
     Measure,
 )
-from servicecharter.discipline.models import Violation
+from servicecharter.discipline.models import Decision, Violation
 from servicecharter.org import selectors as org_selectors
 from servicecharter.org.forms import DepartmentChoiceField, apply_service_errors
 from servicecharter.org.models import Staff
@@ -98,8 +99,10 @@ def _detail_context(request, decision) -> dict:
             excluding=decision.pk,
         )
     appeal = getattr(decision, "appeal", None)
+    thin = fairness.thin_evidence(Decision.objects.filter(pk=decision.pk))
     return {
         "decision": decision,
+        "thin_evidence": thin[0].reasons if thin else [],
         "approvals": selectors.approvals_of(decision),
         "ledger": selectors.ledger_of(decision),
         "breaches": breaches,
