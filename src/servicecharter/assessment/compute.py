@@ -30,6 +30,7 @@ from django.db.models import Case as When_
 from django.db.models import Count, F, FloatField, Q, Sum, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from servicecharter.assessment import scoring
 from servicecharter.assessment.choices import TIER_ORDER, Kpi
@@ -219,19 +220,20 @@ def gather(period: Period, version: SchemeVersion, progress: Progress | None = N
     """Read every source once and score everyone. Writes nothing."""
     report = progress or (lambda _percent, _note: None)
     start, end = window(period)
+    # The notes are stored in English and translated when shown (gettext_noop marks them).
     steps = (
-        ("interactions", interaction_counts, "interactions"),
-        ("surveys", survey_counts, "survey answers"),
-        ("about", complaints_about, "complaints about staff"),
-        ("handled", complaints_handled, "complaints handled"),
-        ("evaluations", evaluation_counts, "evaluations"),
-        ("attitude", attitude_answers, "attitude answers"),
+        ("interactions", interaction_counts, gettext_noop("Reading interactions")),
+        ("surveys", survey_counts, gettext_noop("Reading survey answers")),
+        ("about", complaints_about, gettext_noop("Reading complaints about staff")),
+        ("handled", complaints_handled, gettext_noop("Reading complaints handled")),
+        ("evaluations", evaluation_counts, gettext_noop("Reading evaluations")),
+        ("attitude", attitude_answers, gettext_noop("Reading attitude answers")),
     )
     sources = {}
-    for index, (key, query, label) in enumerate(steps):
-        report(5 + index * 12, f"Reading {label}")
+    for index, (key, query, note) in enumerate(steps):
+        report(5 + index * 12, note)
         sources[key] = query(start, end)
-    report(80, "Scoring")
+    report(80, gettext_noop("Scoring"))
     staff = _assessed_staff(sources)
     rules = rules_of(version)
     members = {
@@ -254,7 +256,7 @@ def gather(period: Period, version: SchemeVersion, progress: Progress | None = N
         )
         for pk, member in members.items()
     ]
-    report(90, "Department scorecards")
+    report(90, gettext_noop("Department scorecards"))
     return Computed(staff_rows, department_rows(period, staff_rows, rules))
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.scoping import has_capability
@@ -250,7 +251,7 @@ def period_compute(*, actor, period: Period, background: bool | None = None) -> 
         _require_not_closed(period)
         if period.computing:
             raise ValidationError(_("The period is being computed already."))
-        period.computing, period.progress, period.progress_note = True, 0, "Queued"
+        period.computing, period.progress, period.progress_note = True, 0, gettext_noop("Queued")
         period.save(update_fields=["computing", "progress", "progress_note", "updated_at"])
         audit_record(action="assessment.period_compute_queued", obj=period)
         _ledger(period, PeriodEventKind.COMPUTE_QUEUED, actor)
