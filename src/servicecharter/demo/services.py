@@ -27,6 +27,7 @@ from servicecharter.demo import institution
 from servicecharter.demo.assessment import assessment_seed
 from servicecharter.demo.cases import cases_seed
 from servicecharter.demo.decisions import decisions_seed
+from servicecharter.demo.discipline import discipline_seed
 from servicecharter.demo.interactions import interactions_seed
 from servicecharter.demo.quality import quality_seed
 from servicecharter.demo.standards import standards_seed
@@ -57,6 +58,7 @@ class SeedSummary:
     surveys: object = None  # demo.surveys.SurveysSummary, with the interactions
     assessment: object = None  # demo.assessment.AssessmentSummary, with the interactions
     decisions: object = None  # demo.decisions.DecisionsSummary, with the interactions
+    discipline: object = None  # demo.discipline.DisciplineSummary, with the interactions
 
 
 def institution_exists() -> Department | None:
@@ -231,4 +233,5 @@ def _seed(
         summary.quality = quality_seed(seed=seed)
         summary.assessment = assessment_seed()
         summary.decisions = decisions_seed()
+        summary.discipline = discipline_seed()
     return summary
