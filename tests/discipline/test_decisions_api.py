@@ -199,3 +199,15 @@ def test_a_reward_for_a_department_through_the_api(client, bj_supervisor, compli
     assert response.status_code == 404
     response = post(client, compliance_officer, f"{LIST}/{decision_id}/approve")
     assert response.json()["state"] == DecisionState.APPROVED
+
+
+def test_reject_withdraw_and_appeals_refused_to_the_wrong_people(
+    client, proposed, sh_supervisor, bj_agent, compliance_officer
+):
+    for action in ("reject", "withdraw", "approve"):
+        response = post(client, sh_supervisor, f"{LIST}/{proposed.pk}/{action}", {"note": "x"})
+        assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert post(client, compliance_officer, f"{LIST}/{proposed.pk}/withdraw").status_code == 403
+    assert get(client, bj_agent, "/api/discipline/appeals").json() == []
+    proposed.refresh_from_db()
+    assert proposed.state == DecisionState.PROPOSED and not proposed.approvals.exists()

@@ -314,3 +314,21 @@ def test_the_appeal_page_is_refused_to_the_wrong_people(client, appeal, sh_hr, b
     assert client.get(url).status_code == 404
     sign_in(client, bj_supervisor)
     assert client.get(url).status_code == 403
+
+
+def test_the_check_and_withdraw_are_refused_to_the_wrong_people(
+    client, proposed, bj_confirmed, sh_supervisor, bj_agent, compliance_officer
+):
+    check = reverse("discipline:decision_preview", args=[bj_confirmed.pk])
+    sign_in(client, sh_supervisor)
+    assert client.get(check).status_code == 404
+    sign_in(client, bj_agent)
+    assert client.get(check).status_code == 403
+    withdraw = reverse("discipline:decision_withdraw", args=[proposed.pk])
+    sign_in(client, sh_supervisor)
+    assert client.post(withdraw).status_code == 404
+    sign_in(client, compliance_officer)  # in scope, not the proposer
+    response = client.post(withdraw)
+    assert response.status_code == 403
+    proposed.refresh_from_db()
+    assert proposed.state == DecisionState.PROPOSED
