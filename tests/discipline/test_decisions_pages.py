@@ -332,3 +332,42 @@ def test_the_check_and_withdraw_are_refused_to_the_wrong_people(
     assert response.status_code == 403
     proposed.refresh_from_db()
     assert proposed.state == DecisionState.PROPOSED
+
+
+def test_a_department_reward_resting_on_its_scorecard(client, tree, bj_supervisor):
+    from datetime import date
+
+    from servicecharter.assessment.defaults import DEFAULT_SCHEME_CODE
+    from servicecharter.assessment.models import DepartmentScorecard, Period, Scheme
+
+    period = Period.objects.create(
+        kind="month",
+        start=date(2026, 3, 1),
+        end=date(2026, 3, 31),
+        state="closed",
+        scheme=Scheme.objects.get(code=DEFAULT_SCHEME_CODE),
+    )
+    ours, theirs = (
+        DepartmentScorecard.objects.create(period=period, department=tree[code], tier="excellent")
+        for code in ("bj_team", "sh_team")
+    )
+    sign_in(client, bj_supervisor)
+    url = reverse("discipline:decision_propose_direct")
+    html = client.get(url, {"basis": f"department_scorecard:{theirs.pk}"}).content.decode()
+    assert 'id="decision-basis"' not in html  # outside the scope: not offered
+    html = client.get(url, {"basis": f"department_scorecard:{ours.pk}"}).content.decode()
+    assert 'id="decision-basis"' in html and "BJ-T1" in html
+    response = client.post(
+        url,
+        {
+            "basis": f"department_scorecard:{ours.pk}",
+            "department": tree["bj_team"].pk,
+            "measure": "commendation",
+            "reason": "Excellent in March.",
+        },
+    )
+    assert response.status_code == 302
+    decision = Decision.objects.get()
+    assert decision.staff is None and decision.department == tree["bj_team"]
+    assert decision.basis[0]["kind"] == "department_scorecard"
+    assert decision.basis[0]["id"] == ours.pk

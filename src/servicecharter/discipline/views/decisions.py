@@ -381,9 +381,60 @@ def _staff_in_scope(user, number: str):
     )
 
 
+def _department_basis(user, reference: str) -> tuple[dict, object] | None:
+    """What a department decision rests on, from ``department_scorecard:<id>`` (a closed
+    period's department scorecard) or ``quality_review:<id>`` (a concluded quality review),
+    when it lies in the caller's PROPOSE_DECISIONS scope; None otherwise."""
+    kind, _sep, pk = (reference or "").partition(":")
+    if not pk.isdigit():
+        return None
+    if kind == "department_scorecard":
+        from servicecharter.assessment.models import DepartmentScorecard
+
+        found = (
+            restrict(
+                DepartmentScorecard.objects.select_related("period", "department"),
+                user,
+                perms.PROPOSE_DECISIONS,
+            )
+            .filter(pk=int(pk), period__state="closed")
+            .first()
+        )
+        if found is None:
+            return None
+        label = f"{found.period} · {found.department.code} · {found.get_tier_display()}"
+        url = reverse("assessment:period_departments", args=[found.period_id])
+    elif kind == "quality_review":
+        from servicecharter.quality.choices import ReviewState
+        from servicecharter.quality.models import QualityReview
+
+        found = (
+            restrict(
+                QualityReview.objects.select_related("department"), user, perms.PROPOSE_DECISIONS
+            )
+            .filter(pk=int(pk), state__in=(ReviewState.PASSED, ReviewState.FAILED))
+            .first()
+        )
+        if found is None:
+            return None
+        label = (
+            f"{found.department.code} · {found.period_start} – {found.period_end} · "
+            f"{found.get_state_display()}"
+        )
+        url = reverse("quality:review_detail", args=[found.pk])
+    else:
+        return None
+    return {"kind": kind, "id": found.pk, "label": label, "url": url}, found.department
+
+
 @capability_required(perms.PROPOSE_DECISIONS)
 def decision_propose_direct(request):
-    form = DirectForm(request.POST or None, user=request.user)
+    """``?basis=department_scorecard:<id>`` or ``quality_review:<id>`` (links from those pages)
+    proposes for that department, resting on it."""
+    reference = request.POST.get("basis") or request.GET.get("basis", "")
+    basis = _department_basis(request.user, reference)
+    initial = {"department": basis[1]} if basis else {}
+    form = DirectForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         measure = data["measure"]
@@ -397,13 +448,18 @@ def decision_propose_direct(request):
                 staff=data["staff"],
                 department=None if data["staff"] else data["department"],
                 amount=data["amount"],
+                basis=[basis[0]] if basis and not data["staff"] else [],
             )
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
             messages.success(request, _("Proposed. It takes effect once approved."))
             return redirect("discipline:decision_detail", pk=decision.pk)
-    return render(request, "discipline/decision_direct.html", {"form": form})
+    return render(
+        request,
+        "discipline/decision_direct.html",
+        {"form": form, "basis": basis[0] if basis else None, "reference": reference},
+    )
 
 
 urlpatterns = [
