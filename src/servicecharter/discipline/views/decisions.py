@@ -121,7 +121,10 @@ def decision_detail(request, pk: int):
     if not request.user.is_authenticated:
         return redirect(f"{reverse('accounts:login')}?next={request.path}")
     decision = selectors.decision_get_for_user(user=request.user, pk=pk)
-    if services.is_the_employee(request.user, decision):
+    if (
+        services.is_the_employee(request.user, decision)
+        and decision.state == DecisionState.APPROVED
+    ):
         return redirect(f"{reverse('discipline:my_decisions')}#decision-{pk}")
     return render(request, "discipline/decision_detail.html", _detail_context(request, decision))
 
