@@ -769,6 +769,7 @@ def bulk_insert(
     batch_size: int,
     *,
     prepare: Callable[[list[models.Model]], None] | None = None,
+    binary: bool = False,
 ) -> None:
     """Insert new records and give them their primary keys. On PostgreSQL this is COPY, several
     times faster than INSERT for imports of many rows; elsewhere ``bulk_create``. Like
@@ -778,7 +779,12 @@ def bulk_insert(
     written (before they have their primary keys), and must not use the database: on
     PostgreSQL it runs while the COPY streams, so the database writes and indexes the rows
     already sent while Python prepares the next ones (building them, encrypting personal
-    data) instead of each waiting for the other."""
+    data) instead of each waiting for the other.
+
+    ``binary=True`` sends the rows in PostgreSQL's binary COPY format when every column has
+    one of a few plain types (``_BINARY_TYPES``), which costs Python half as much as the text
+    format; the values must then be of the column's Python type (an int for an integer, not
+    "5"), as an importer's parsers give them."""
     if not records:
         return
     if connection.vendor != "postgresql":
@@ -798,7 +804,13 @@ def bulk_insert(
         )
         ids = [next_id for (next_id,) in cursor.fetchall()]
         columns = ", ".join(quote(field.column) for field in fields)
-        with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
+        types = _binary_types(fields) if binary else None
+        statement = f"COPY {quote(table)} ({columns}) FROM STDIN"
+        if types is not None:
+            statement += " (FORMAT BINARY)"
+        with cursor.cursor.copy(statement) as copy:
+            if types is not None:
+                copy.set_types(types)
             for start in range(0, len(records), PREPARE_CHUNK):
                 chunk = records[start : start + PREPARE_CHUNK]
                 if prepare is not None:
@@ -810,6 +822,33 @@ def bulk_insert(
     for record in records:
         record._state.adding = False
         record._state.db = connection.alias
+
+
+# Django's PostgreSQL column types (before any "(length)") that binary COPY is used for, and
+# the name psycopg knows each by.
+_BINARY_TYPES = {
+    "varchar": "varchar",
+    "text": "text",
+    "boolean": "bool",
+    "smallint": "int2",
+    "integer": "int4",
+    "bigint": "int8",
+    "date": "date",
+    "timestamp with time zone": "timestamptz",
+}
+
+
+def _binary_types(fields) -> list[str] | None:
+    """The psycopg type names of the columns for a binary COPY, or None when one of them has
+    another type (the text format then serves)."""
+    names = []
+    for model_field in fields:
+        db_type = (model_field.db_type(connection) or "").split("(", 1)[0].strip().lower()
+        name = _BINARY_TYPES.get(db_type)
+        if name is None:
+            return None
+        names.append(name)
+    return names
 
 
 # Types psycopg writes as they are: no need for Django's per-value preparation, which costs

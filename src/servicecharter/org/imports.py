@@ -334,6 +334,9 @@ class _BulkImporter(Importer):
     audit_creates_per_row = True
     # Columns that are not plain model fields (personal data, stored encrypted).
     special_columns: tuple[str, ...] = ()
+    # New records go in with binary COPY (see ``core.imports.bulk_insert``): the parsers give
+    # every value its column's Python type.
+    binary_copy = True
 
     def __init__(self, *, user):
         super().__init__(user=user)
@@ -470,7 +473,11 @@ class _BulkImporter(Importer):
                 entries.append(self.audit_entry("update", record, diff))
         created = self.new_records(new_rows)
         core_imports.bulk_insert(
-            self.model, created, self.batch_size, prepare=self.finish_new_records
+            self.model,
+            created,
+            self.batch_size,
+            prepare=self.finish_new_records,
+            binary=self.binary_copy,
         )
         if changed:
             self.model.objects.bulk_update(
