@@ -493,7 +493,8 @@ def _report(foundation, sizes, loads, generated, first, second, steps, tiers) ->
             f"evaluations, {sizes['cases']:,} complaints",
             f"{first:.1f} s",
             f"< {TARGET_S} s (PostgreSQL, scale 1)",
-            first < TARGET_S,
+            # The target is PostgreSQL's; SQLite's figure is reported for information.
+            first < TARGET_S if connection.vendor == "postgresql" else None,
         ),
         result("the same period recomputed (under review)", f"{second:.1f} s", "", None),
     ]
