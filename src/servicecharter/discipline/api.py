@@ -20,14 +20,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.api import ErrorOut
-from servicecharter.accounts.scoping import restrict
+from servicecharter.accounts.scoping import restrict, scope_q
 from servicecharter.accounts.tokens import TokenScope, require_scope
 from servicecharter.discipline import selectors
 from servicecharter.discipline import violations as services
@@ -180,10 +179,8 @@ def _next_link(request, cursor: str) -> str:
 
 def _visible(user):
     """Violations in the VIEW_DISCIPLINE scope, and the caller's own."""
-    return Violation.objects.filter(
-        Q(pk__in=selectors.violation_list_for_user(user=user).values("pk"))
-        | selectors.own_violations_q(user)
-    ).select_related(*selectors.VIOLATION_RELATED)
+    visible = scope_q(user, perms.VIEW_DISCIPLINE) | selectors.own_violations_q(user)
+    return Violation.objects.filter(visible).select_related(*selectors.VIOLATION_RELATED)
 
 
 def _get(user, pk: int) -> Violation:
