@@ -167,3 +167,19 @@ def test_rulebook_versions(client, bj_employee, compliance_officer):
         f"/api/discipline/rulebook/versions/{draft.pk}", headers=bearer(compliance_officer)
     ).json()
     assert manager["state"] == "draft" and manager["rules"][0]["code"] == "MISCONDUCT_SEVERE"
+
+
+def test_list_costs_the_same_queries_for_many(client, compliance_officer, bj_staff, late):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    headers = bearer(compliance_officer)
+    make_violation(bj_staff, late)
+    with CaptureQueriesContext(connection) as few:
+        client.get(LIST, headers=headers)
+    for n in range(20):
+        make_violation(bj_staff, late, at=timezone.now() - timedelta(days=n + 1))
+    with CaptureQueriesContext(connection) as many:
+        body = client.get(LIST, headers=headers).json()
+    assert len(body["items"]) == 21
+    assert len(many) == len(few)
