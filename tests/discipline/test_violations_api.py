@@ -175,6 +175,7 @@ def test_list_costs_the_same_queries_for_many(client, compliance_officer, bj_sta
 
     headers = bearer(compliance_officer)
     make_violation(bj_staff, late)
+    client.get(LIST, headers=headers)  # the token's first use is recorded once
     with CaptureQueriesContext(connection) as few:
         client.get(LIST, headers=headers)
     for n in range(20):
