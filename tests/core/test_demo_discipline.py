@@ -16,7 +16,7 @@ from servicecharter.accounts.models import User
 from servicecharter.cases import services as case_services
 from servicecharter.cases.choices import CaseKind
 from servicecharter.core.models import AuditEntry
-from servicecharter.demo.discipline import discipline_seed
+from servicecharter.demo.discipline import discipline_report, discipline_seed
 from servicecharter.demo.services import institution_seed
 from servicecharter.discipline.choices import (
     AppealState,
@@ -138,6 +138,10 @@ def test_each_handler_gets_a_story_through_the_services(branch_history):
     assert commendation.state == DecisionState.APPROVED
     assert commendation.staff_id not in {user.staff_id for user in handlers.values()}
     assert summary.acknowledgements == RulebookAcknowledgement.objects.count() > 4
+
+    report = discipline_report(summary)
+    assert "9 violations, 4 decisions, 2 appeals" in report
+    assert "agent.bj-b: a written warning, acknowledged and appealed" in report
 
     with time_machine.travel(TODAY + timedelta(days=1), tick=False):
         assert discipline_seed() is None  # once

@@ -303,3 +303,31 @@ def discipline_seed(*, now: datetime | None = None) -> DisciplineSummary | None:
     missing = {handlers[-1][0].pk} if len(handlers) > len(STORIES) else set()
     summary.acknowledgements = _acknowledgements(branch, version, missing)
     return _summarise(summary)
+
+
+def discipline_report(summary: DisciplineSummary) -> str:
+    """One paragraph for `charter seed` / `charter demo`: what was made and whom to sign in as
+    to see it (the handlers depend on the day of the seed, as the cases are re-dated)."""
+    labels = {
+        "pay_reduction": _("a pay reduction awaiting approval"),
+        "appeal_open": _("a written warning, acknowledged and appealed"),
+        "appeal_decided": _("an appeal decided: reduced to a verbal warning"),
+        "under_review": _("a breach awaiting review, another dismissed"),
+    }
+    stories = "; ".join(
+        f"{username}: {labels[story]}" for story, username in summary.stories.items()
+    )
+    text = _(
+        "Demo discipline: %(violations)s violations, %(decisions)s decisions, %(appeals)s "
+        "appeals. compliance reviews violations and approves; hr and executive decide appeals "
+        "they took no part in; supervisor proposes for Beijing."
+    ) % {
+        "violations": sum(summary.violations.values()),
+        "decisions": sum(summary.decisions.values()),
+        "appeals": sum(summary.appeals.values()),
+    }
+    if stories:
+        text += " " + _("Employees with a story under “My decisions”: %(stories)s.") % {
+            "stories": stories
+        }
+    return text

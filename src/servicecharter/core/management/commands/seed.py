@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from servicecharter.demo.discipline import discipline_report
 from servicecharter.demo.services import SIZES, institution_exists, institution_seed
 
 
@@ -51,6 +52,8 @@ def seed_and_report(stdout, *, seed: int, size: str, customers: int | None = Non
     )
     if summary.cases is not None:
         report_cases(stdout, summary.cases)
+    if getattr(summary, "discipline", None) is not None:
+        stdout.write(discipline_report(summary.discipline))
     return True
 
 
