@@ -121,9 +121,15 @@ class Evaluation(TimeStamped):
         _("why picked"), max_length=20, choices=SampleReason.choices, default=SampleReason.RANDOM
     )
     scorecard_version = models.ForeignKey(ScorecardVersion, on_delete=models.PROTECT)
-    auditor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="evaluations_made")
+    # No index of their own on auditor and staff: the composite indexes below start with them
+    # and serve every lookup by either, and a draw writes tens of thousands of rows at once.
+    auditor = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="evaluations_made", db_index=False
+    )
     # Denormalised from the interaction: the employee and department judged.
-    staff = models.ForeignKey("org.Staff", on_delete=models.PROTECT, related_name="evaluations")
+    staff = models.ForeignKey(
+        "org.Staff", on_delete=models.PROTECT, related_name="evaluations", db_index=False
+    )
     department = models.ForeignKey("org.Department", on_delete=models.PROTECT)
     state = models.CharField(
         _("state"),
