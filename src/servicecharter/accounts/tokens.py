@@ -14,6 +14,7 @@ Scopes narrow what a token may do; they never widen it: the token's user still o
 what their roles allow (``accounts.scoping``).
 """
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -23,7 +24,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -40,6 +41,7 @@ from servicecharter.accounts.scoping import has_capability, scope_q
 from servicecharter.core.audit import audit_record
 from servicecharter.core.context import Actor, current_actor, set_actor
 from servicecharter.core.notifications import notify
+from servicecharter.org.models import Department
 
 
 class TokenScope(models.TextChoices):
@@ -261,7 +263,7 @@ def authenticate_token(raw: str) -> ApiToken | None:
     parts = raw.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_MARK:
         return None
-    token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+    token = _token_with_user(parts[1])
     if token is None or not hmac.compare_digest(token.digest, _digest(raw.strip())):
         return None
     now = timezone.now()
@@ -275,6 +277,66 @@ def authenticate_token(raw: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+@functools.cache
+def _token_lookup(vendor: str) -> tuple[str, int, list]:
+    """The token-with-its-user lookup, written once per process: the ORM would compile the
+    same join of two wide tables again on every API call, a good part of a small request's
+    CPU. Returns the SQL, the number of token columns, and the value converters per column
+    (what the ORM applies: JSON text to a list, SQLite's text to datetimes and booleans)."""
+    quote = connection.ops.quote_name
+    fields = [(f, "t") for f in ApiToken._meta.concrete_fields]
+    fields += [(f, "u") for f in User._meta.concrete_fields]
+    columns = ", ".join(f"{alias}.{quote(field.column)}" for field, alias in fields)
+    sql = (
+        f"SELECT {columns} FROM {quote(ApiToken._meta.db_table)} t "
+        f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = "
+        f"t.{quote(ApiToken._meta.get_field('user').column)} WHERE t.{quote('prefix')} = %s"
+    )
+    converters = []
+    for position, (field, alias) in enumerate(fields):
+        column = field.get_col(alias)
+        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if found:
+            converters.append((position, found, column))
+    return sql, len(ApiToken._meta.concrete_fields), converters
+
+
+def _token_with_user(prefix: str) -> ApiToken | None:
+    """The token of ``prefix`` with its user loaded alongside, as the ORM would build them."""
+    sql, split, converters = _token_lookup(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for position, found, column in converters:
+        for convert in found:
+            values[position] = convert(values[position], column, connection)
+    token_fields = [f.attname for f in ApiToken._meta.concrete_fields]
+    user_fields = [f.attname for f in User._meta.concrete_fields]
+    token = ApiToken.from_db(connection.alias, token_fields, values[:split])
+    token.user = User.from_db(connection.alias, user_fields, values[split:])
+    return token
+
+
+def _preload_grants(user: User) -> None:
+    """The user's (role, department path) pairs, read in one plain query and kept where
+    ``accounts.scoping`` keeps them for the user object, so the scope checks of this call do not
+    compile the ORM's grants query again."""
+    quote = connection.ops.quote_name
+    grant, department = RoleGrant._meta, Department._meta
+    sql = (
+        f"SELECT g.{quote(grant.get_field('role').column)}, d.{quote('path')} "
+        f"FROM {quote(grant.db_table)} g JOIN {quote(department.db_table)} d "
+        f"ON d.{quote(department.pk.column)} = g.{quote(grant.get_field('department').column)} "
+        f"WHERE g.{quote(grant.get_field('user').column)} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk])
+        user._scope_grants = [tuple(row) for row in cursor.fetchall()]
 
 
 def caller_language(request, user) -> str:
@@ -308,6 +370,7 @@ class BearerTokenAuth(HttpBearer):
             raise InvalidToken
         request.api_token = api_token
         request.user = api_token.user
+        _preload_grants(api_token.user)
         _enter(
             request, api_token.user, f"{api_token.user.get_username()} (token {api_token.prefix})"
         )

@@ -185,14 +185,15 @@ def _duty_due(statuses: tuple[ClockStatus, ...]) -> ClockStatus | None:
     return min(running, key=lambda status: status.due.at, default=None)
 
 
-def _refresh_due(case: Case, now: datetime) -> list[str]:
+def _refresh_due(case: Case, now: datetime, settings: CaseSettings | None = None) -> list[str]:
     """Recompute due_at and warn_at from the clock history; returns the changed fields.
-    A later deadline clears a warning already sent, so the handler is warned again."""
+    A later deadline clears a warning already sent, so the handler is warned again.
+    ``settings``: the case settings when the caller has read them already."""
     first = _duty_due(case_clocks(case, as_of=now))
     due_at = first.due.at if first else None
     warn_at = None
     if first is not None:
-        share = CaseSettings.current().warn_share / 100
+        share = (settings or CaseSettings.current()).warn_share / 100
         warn_at = first.started_at + (first.due.at - first.started_at) * share
     changed = []
     if due_at != case.due_at:
@@ -423,7 +424,11 @@ def case_create(
         ),
         tracking_digest=tracking_digest(tracking_code),
     )
-    case.full_clean(exclude=["reference", "department", "handler", "customer"])
+    # The table's constraints are not checked here one query each: the external id was looked
+    # up above (a concurrent post is caught below), and a new case is not closed.
+    case.full_clean(
+        exclude=["reference", "department", "handler", "customer"], validate_constraints=False
+    )
     try:
         with transaction.atomic():
             case.save(force_insert=True)
@@ -434,10 +439,14 @@ def case_create(
             return Intake(case=existing.get(), tracking_code="", created=False)
         raise
     case.reference = reference_for(case.pk, received_at)
-    case.save(update_fields=["reference"])
+    changed = ["reference"]
     if kind == CaseKind.COMPLAINT:
-        _refresh_due(case, now)
-        case.save(update_fields=["due_at", "warn_at", "warned_at"])
+        # A new case has no clock events yet: no query for them.
+        case._prefetched_objects_cache = {"clock_events": CaseClockEvent.objects.none()}
+        _refresh_due(case, now, settings)
+        case._prefetched_objects_cache = {}
+        changed += ["due_at", "warn_at", "warned_at"]
+    case.save(update_fields=changed)
     _timeline(case, TimelineKind.CREATED, actor=actor, at=received_at, channel=channel)
     if case.possible_duplicate_of_id:
         _timeline(

@@ -53,6 +53,8 @@ def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
         "-m",
         "gunicorn",
         "servicecharter.wsgi:application",
+        "--config",
+        "python:servicecharter.gunicorn_conf",  # each worker warms up before serving
         "--bind",
         bind,
         "--workers",
