@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import median
 
-from django.db.models import Count, Q
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -196,17 +197,40 @@ def deciders(user, start: date, end: date) -> list[DeciderRow]:
     ]
 
 
+class _MedianSeconds(Aggregate):
+    """PostgreSQL: the median of (decided_at − proposed_at) in seconds, in the database."""
+
+    function = "PERCENTILE_CONT"
+    template = "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (%(expressions)s)))"
+    output_field = FloatField()
+
+
+def _decided_between(user, start: date, end: date):
+    return decisions_in_scope(user).filter(
+        state__in=(DecisionState.APPROVED, DecisionState.REJECTED),
+        decided_at__gte=_start(start),
+        decided_at__lt=_start(end + timedelta(days=1)),
+    )
+
+
+def time_to_decision(user, start: date, end: date) -> tuple[float | None, int]:
+    """(median days from proposal to approval or rejection, how many), of decisions decided
+    in the period. PostgreSQL computes the median itself; elsewhere the durations are read."""
+    rows = _decided_between(user, start, end)
+    if connection.vendor == "postgresql":
+        elapsed = ExpressionWrapper(
+            F("decided_at") - F("proposed_at"), output_field=DurationField()
+        )
+        found = rows.aggregate(median=_MedianSeconds(elapsed), n=Count("pk"))
+        days = None if found["median"] is None else found["median"] / 86400
+        return (None if days is None else round(days, 1)), found["n"]
+    durations = days_to_decision(user, start, end)
+    return (round(median(durations), 1) if durations else None), len(durations)
+
+
 def days_to_decision(user, start: date, end: date) -> list[float]:
     """Days from proposal to approval or rejection, of decisions decided in the period."""
-    pairs = (
-        decisions_in_scope(user)
-        .filter(
-            state__in=(DecisionState.APPROVED, DecisionState.REJECTED),
-            decided_at__gte=_start(start),
-            decided_at__lt=_start(end + timedelta(days=1)),
-        )
-        .values_list("proposed_at", "decided_at")
-    )
+    pairs = _decided_between(user, start, end).values_list("proposed_at", "decided_at")
     return [(decided - proposed).total_seconds() / 86400 for proposed, decided in pairs]
 
 
@@ -273,11 +297,15 @@ def thin_evidence(decisions) -> list[ThinEvidence]:
     from servicecharter.quality.models import Evaluation
     from servicecharter.quality.selectors import SCORED_STATES, minimum_sample
 
+    candidates = decisions.filter(kind=DecisionKind.SANCTION, violation__isnull=False).exclude(
+        measure=Measure.NONE
+    )
+    if connection.vendor == "postgresql":
+        # Only sanctions whose evidence names an evaluation leave the database (jsonb @>).
+        candidates = candidates.filter(violation__evidence__contains=[{"kind": EVALUATION}])
     sanctions = [
         decision
-        for decision in decisions.filter(kind=DecisionKind.SANCTION, violation__isnull=False)
-        .exclude(measure=Measure.NONE)
-        .select_related("staff", "violation__type", "department")
+        for decision in candidates.select_related("staff", "violation__type", "department")
         if _evaluation_ids(decision.violation.evidence)
     ]
     if not sanctions:
@@ -336,15 +364,15 @@ def _monthly_samples(staff_ids, months, Evaluation, scored_states) -> dict:
 
 def fairness_report(*, user, start: date, end: date) -> FairnessReport:
     decisions = decided_in(user, start, end)
-    durations = days_to_decision(user, start, end)
+    median_days, decided_count = time_to_decision(user, start, end)
     return FairnessReport(
         start=start,
         end=end,
         by_department=by_department(user, decisions),
         by_position=by_position(user, decisions),
         deciders=deciders(user, start, end),
-        median_days_to_decision=round(median(durations), 1) if durations else None,
-        decided_count=len(durations),
+        median_days_to_decision=median_days,
+        decided_count=decided_count,
         appeals=appeal_outcomes(user, start, end),
         thin_evidence=thin_evidence(decisions),
     )
