@@ -12,7 +12,7 @@ built to later ones. A part not written yet is passed over.
 import importlib.util
 from pathlib import Path
 
-PARTS = ("_assessment_period", "_assessment_rulebook")
+PARTS = ("_assessment_period", "_assessment_rulebook", "_assessment_fairness")
 
 
 def _load(name: str):
