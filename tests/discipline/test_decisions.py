@@ -206,6 +206,7 @@ def test_one_approval_puts_a_warning_in_force(
     assert decision.notified_at == decided
     notice = Notification.objects.get(recipient=bj_employee, kind="discipline.decision")
     assert "/discipline/mine/" in notice.url
+    assert "Deadline for an appeal: " in notice.body and ".." not in notice.body
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["li.na@example.com"]
     kinds = list(LedgerEntry.objects.filter(decision=decision).values_list("kind", flat=True))
     assert kinds == [

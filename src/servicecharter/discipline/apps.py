@@ -10,5 +10,7 @@ class DisciplineConfig(AppConfig):
     def ready(self) -> None:
         # Violations arise from other modules' events; the worker and the web servers must
         # know the same subscribers.
-        from servicecharter.discipline import subscribers  # noqa: F401
-        from servicecharter.discipline import reward_subscribers  # noqa: F401
+        from servicecharter.discipline import (
+            reward_subscribers,  # noqa: F401
+            subscribers,  # noqa: F401
+        )

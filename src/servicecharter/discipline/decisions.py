@@ -56,6 +56,7 @@ from servicecharter.accounts.scoping import has_capability
 from servicecharter.core.audit import audit_record
 from servicecharter.core.events import emit
 from servicecharter.core.notifications import notify, register_kind
+from servicecharter.core.templatetags.formatting import localdatetime
 from servicecharter.discipline import limits as lawful
 from servicecharter.discipline.choices import (
     DEDUCTIONS,
@@ -78,6 +79,7 @@ from servicecharter.discipline.models import (
     LedgerEntry,
     Violation,
 )
+from servicecharter.org.models import Staff
 
 register_kind(
     "discipline.decision",
@@ -600,9 +602,8 @@ def _notify_decided(decision: Decision) -> bool:
     def body() -> str:
         text = _("Decided: %(measure)s.") % {"measure": measure()}
         if decision.appeal_until:
-            from servicecharter.core.templatetags.formatting import localdatetime
-
-            text += " " + _("You may appeal until %(until)s.") % {
+            # On a line of its own: a date in English ends with "a.m." and takes no full stop.
+            text += "\n" + _("Deadline for an appeal: %(until)s") % {
                 "until": localdatetime(decision.appeal_until)
             }
         return text
@@ -666,6 +667,10 @@ def decision_approve(*, actor, decision: Decision, note: str = "") -> Decision:
     check_may_approve(actor, decision)
     given = list(decision.approvals.all())
     role = _approval_role(actor, decision, given)
+    if decision.measure in DEDUCTIONS and decision.staff_id is not None:
+        # Two deductions of one month approved at once must not both pass the cap: the
+        # employee's row serialises them.
+        Staff.objects.select_for_update().filter(pk=decision.staff_id).first()
     _refuse_breaches(
         limit_breaches(
             staff=decision.staff,
