@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from servicecharter.core.models import AuditEntry, Notification
 from servicecharter.discipline import decisions as services
@@ -453,3 +454,20 @@ def test_a_system_proposal_needs_two_human_approvers(bj_staff, compliance_office
     services.decision_approve(actor=hr_user, decision=decision)
     decision.refresh_from_db()
     assert decision.state == DecisionState.APPROVED
+
+
+def test_a_proposal_tells_those_who_may_approve_it_and_nobody_else(
+    bj_supervisor, sh_compliance, compliance_officer, hr_user, executive, bj_confirmed
+):
+    decision = services.decision_propose(actor=compliance_officer, violation=bj_confirmed)
+    told = set(
+        Notification.objects.filter(kind="discipline.awaiting_approval").values_list(
+            "recipient__username", flat=True
+        )
+    )
+    # HR and the executive hold approval over head office; the proposer is not told, nor a
+    # compliance officer of another branch, nor a supervisor (who may not approve).
+    assert told == {hr_user.username, executive.username}
+    assert sh_compliance.username not in told and bj_supervisor.username not in told
+    notice = Notification.objects.filter(kind="discipline.awaiting_approval").first()
+    assert notice.url == reverse("discipline:decision_detail", args=[decision.pk])

@@ -87,6 +87,10 @@ register_kind(
     mandatory=True,
 )
 
+register_kind(
+    "discipline.awaiting_approval", gettext_lazy("A proposed sanction or reward awaits my approval")
+)
+
 SYSTEM_USERNAME = "discipline-system"
 DEFAULT_APPEAL_DAYS = 15
 DEFAULT_IN_FORCE_MONTHS = 12
@@ -423,6 +427,7 @@ def decision_propose(
             "deviation": is_deviation,
         },
     )
+    _notify_approvers(decision)
     return decision
 
 
@@ -485,7 +490,37 @@ def decision_propose_direct(
         obj=decision,
         changes={"kind": kind, "measure": [None, measure], "amount": [None, amount]},
     )
+    _notify_approvers(decision)
     return decision
+
+
+def approvers_for(decision: Decision):
+    """Active people who may approve ``decision``: an approving role granted on its department
+    or above it; never the proposer nor the employee concerned."""
+    path = decision.department.path  # "000001.000004." — each ancestor's path is a prefix
+    above = [path[: end + 1] for end, char in enumerate(path) if char == "."]
+    return (
+        User.objects.filter(
+            is_active=True,
+            role_grants__role__in=perms.roles_with(perms.APPROVE_DECISIONS),
+            role_grants__department__path__in=above,
+        )
+        .exclude(pk=decision.proposed_by_id)
+        .exclude(staff_id__isnull=False, staff_id=decision.staff_id)
+        .distinct()
+    )
+
+
+def _notify_approvers(decision: Decision) -> None:
+    url = reverse("discipline:decision_detail", args=[decision.pk])
+    for approver in approvers_for(decision):
+        notify(
+            recipient=approver,
+            kind="discipline.awaiting_approval",
+            subject=gettext_lazy("A proposal awaits your approval"),
+            body=decision.get_measure_display,
+            url=url,
+        )
 
 
 @transaction.atomic
