@@ -200,3 +200,31 @@ def test_the_menu_shows_the_entries_to_those_who_may_use_them(client, tree, hr):
     assert f'href="{reverse("assessment:mine")}"' in body and periods not in body
     client.force_login(hr)
     assert periods in client.get(reverse("assessment:mine")).content.decode()
+
+
+def test_the_staff_list_shows_the_change_since_the_previous_period(
+    client, crafted, hr, scheme, bj_staff, sh_staff, after_june
+):
+    from datetime import date
+
+    from servicecharter.assessment import services
+    from tests.assessment.conftest import at
+
+    # May: the Beijing teller's one interaction has a deviation and a complaint came in
+    # (May 28); Shanghai's is clean. Adherence 0 vs 100, complaints 0 vs 100, upheld 50 each:
+    # Beijing (0 + 0 + 50) / 3 = 16.67; June 25.00 → +8.33.
+    crafted.interaction(bj_staff, at(20, month=5), deviations=1)
+    crafted.interaction(sh_staff, at(20, month=5))
+    may, june = (
+        services.period_create(actor=hr, kind="month", start=start, scheme=scheme)
+        for start in (date(2025, 5, 1), date(2025, 6, 1))
+    )
+    for period in (may, june):
+        services.period_compute(actor=hr, period=period)
+        services.period_close(actor=hr, period=period)
+    client.force_login(hr)
+
+    page = client.get(reverse("assessment:period_staff", args=[june.pk]))
+
+    assert str(card_of(may, bj_staff).score) == "16.67"
+    assert "+8.33" in page.content.decode()

@@ -133,3 +133,24 @@ def department_trend(*, department_id: int, kind: str, until) -> list[Department
 
 def scheme_list() -> QuerySet[Scheme]:
     return Scheme.objects.prefetch_related("versions")
+
+
+def previous_period(period: Period) -> Period | None:
+    """The closed period of the same kind just before ``period`` (what a trend compares with)."""
+    return (
+        Period.objects.filter(kind=period.kind, state=PeriodState.CLOSED, start__lt=period.start)
+        .order_by("-start")
+        .first()
+    )
+
+
+def previous_scores(period: Period, staff_ids: list[int]) -> dict[int, object]:
+    """staff → score in the previous closed period (one query for a page of staff)."""
+    before = previous_period(period)
+    if before is None:
+        return {}
+    return dict(
+        StaffScorecard.objects.filter(period=before, staff_id__in=staff_ids).values_list(
+            "staff_id", "score"
+        )
+    )

@@ -156,8 +156,14 @@ def period_staff(request, pk: int):
         request.GET.get("page"),
         PAGE_SIZE,
     )
-    for card in page:
+    cards_on_page = list(page)
+    before = selectors.previous_scores(period, [card.staff_id for card in cards_on_page])
+    for card in cards_on_page:
         card.badge = tier_badge(card.tier)
+        previous = before.get(card.staff_id)
+        card.change = (
+            card.score - previous if card.score is not None and previous is not None else None
+        )
     template = "assessment/period_staff.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#results"
