@@ -100,7 +100,8 @@ def explain_step(step) -> str:
 @register.inclusion_tag("discipline/_bar_chart.html")
 def bar_chart(rows, label: str, places: int = 0, unit: str = ""):
     """``rows``: (label, value) pairs. Bars scale to the largest value."""
-    rows = [(str(name), float(value or 0)) for name, value in rows][:CHART_ROWS]
+    # Zero bars only crowd the chart: the table beside it lists every row.
+    rows = [(str(name), float(value or 0)) for name, value in rows if value][:CHART_ROWS]
     largest = max((value for _name, value in rows), default=0) or 1
     bars = []
     for position, (name, value) in enumerate(rows):
