@@ -124,8 +124,11 @@ class Customer(TimeStamped):
     stored encrypted (``*_cipher``), searchable by exact value through a keyed hash
     (``*_digest``), and shown masked unless the viewer's role needs the full value."""
 
-    customer_number = models.CharField(_("customer number"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=100, db_index=True)
+    # Unique and looked up by exact value only: the constraint and indexes are declared in Meta,
+    # because field options would add a pattern-match index on PostgreSQL that no query uses and
+    # every import pays for. The name is searched by contains-match, which no index serves.
+    customer_number = models.CharField(_("customer number"), max_length=32)
+    name = models.CharField(_("name"), max_length=100)
     home_department = models.ForeignKey(
         Department,
         verbose_name=_("home branch"),
@@ -146,15 +149,22 @@ class Customer(TimeStamped):
     )
     email = models.EmailField(_("email"), blank=True)
     id_number_cipher = models.TextField(blank=True, editable=False)
-    id_number_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    id_number_digest = models.CharField(max_length=64, blank=True, editable=False)
     phone_cipher = models.TextField(blank=True, editable=False)
-    phone_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_digest = models.CharField(max_length=64, blank=True, editable=False)
     address_cipher = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["customer_number"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(fields=["customer_number"], name="customer_number_unique")
+        ]
+        indexes = [
+            models.Index(fields=["id_number_digest"], name="customer_id_number_digest"),
+            models.Index(fields=["phone_digest"], name="customer_phone_digest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.customer_number})"
