@@ -199,6 +199,7 @@ class ApproveForm(forms.Form):
 class LimitsForm(forms.Form):
     fine_policy = forms.ChoiceField(label=_("Fines"), choices=FinePolicy.choices)
     cap_percent = forms.DecimalField(
+        # xgettext:no-python-format
         label=_("Cap on all deductions of a month (% of the monthly wage)"),
         max_digits=5,
         decimal_places=2,
