@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from servicecharter.assessment.choices import Kpi, PeriodState
-from servicecharter.assessment.models import SchemeVersion, StaffScorecard
+from servicecharter.assessment.models import Scheme, SchemeVersion, StaffScorecard
 from tests.conftest import make_user
 
 
@@ -228,3 +228,53 @@ def test_the_staff_list_shows_the_change_since_the_previous_period(
 
     assert str(card_of(may, bj_staff).score) == "16.67"
     assert "+8.33" in page.content.decode()
+
+
+NEW_SCHEME = {
+    "code": "branch-2027",
+    "name_en": "Branch scheme 2027",
+    "name_zh": "2027年网点考核方案",
+    "excellent_from": "90",
+    "good_from": "75",
+    "meets_from": "60",
+    "needs_improvement_from": "40",
+    "min_kpis": "2",
+    "min_peers": "3",
+    "weight_csat": "3",
+    "min_sample_csat": "10",
+    "weight_qa_score": "2",
+    "min_sample_qa_score": "3",
+}
+
+
+def test_hr_creates_a_scheme_with_its_first_version(client, hr):
+    client.force_login(hr)
+    assert reverse("assessment:scheme_new") in client.get(reverse("assessment:schemes")).text
+    page = client.post(reverse("assessment:scheme_new"), NEW_SCHEME)
+
+    scheme = Scheme.objects.get(code="branch-2027")
+    assert page.status_code == 302 and page["Location"] == reverse(
+        "assessment:scheme", args=[scheme.pk]
+    )
+    version = scheme.latest_version()
+    assert version.number == 1 and {k.kpi: k.weight for k in version.kpis.all()} == {
+        "csat": 3,
+        "qa_score": 2,
+    }
+
+
+def test_a_new_scheme_with_bad_input_or_a_taken_code_saves_nothing(client, hr, scheme):
+    client.force_login(hr)
+    before = Scheme.objects.count()
+    page = client.post(reverse("assessment:scheme_new"), NEW_SCHEME | {"min_sample_csat": ""})
+    assert page.status_code == 422 and "needs its minimum sample" in page.text
+    page = client.post(reverse("assessment:scheme_new"), NEW_SCHEME | {"code": scheme.code})
+    assert page.status_code == 422 and "exists already" in page.text
+    assert Scheme.objects.count() == before
+
+
+def test_only_those_who_manage_assessment_create_schemes(client, bj_supervisor):
+    client.force_login(bj_supervisor)
+    assert client.get(reverse("assessment:scheme_new")).status_code == 403
+    assert client.post(reverse("assessment:scheme_new"), NEW_SCHEME).status_code == 403
+    assert not Scheme.objects.filter(code="branch-2027").exists()

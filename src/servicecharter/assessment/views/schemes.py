@@ -76,6 +76,20 @@ class SchemeVersionForm(forms.Form):
         return {"kpis": kpis, **data}
 
 
+class SchemeCreateForm(SchemeVersionForm):
+    """A new scheme: its code and names, then its first version's KPIs and thresholds."""
+
+    code = forms.SlugField(label=gettext_lazy("Code"), max_length=32)
+    name_en = forms.CharField(label=gettext_lazy("Name (English)"), max_length=200)
+    name_zh = forms.CharField(label=gettext_lazy("Name (Chinese)"), max_length=200)
+
+    def service_arguments(self) -> dict:
+        arguments = super().service_arguments()
+        return {name: arguments.pop(name) for name in ("code", "name_en", "name_zh")} | {
+            "version_fields": arguments
+        }
+
+
 def _initial(scheme: Scheme) -> dict:
     version = scheme.latest_version()
     if version is None:
@@ -100,6 +114,35 @@ def _initial(scheme: Scheme) -> dict:
 @capability_required(perms.MANAGE_ASSESSMENT)
 def scheme_list(request):
     return render(request, "assessment/scheme_list.html", {"schemes": selectors.scheme_list()})
+
+
+@capability_required(perms.MANAGE_ASSESSMENT)
+def scheme_new(request):
+    initial = {"min_kpis": 3, "min_peers": 5, "excellent_from": 90, "good_from": 75}
+    initial |= {"meets_from": 60, "needs_improvement_from": 40}
+    form = SchemeCreateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        arguments = form.service_arguments()
+        if form.is_valid():
+            try:
+                scheme = services.scheme_create(
+                    actor=request.user,
+                    code=arguments["code"],
+                    name_en=arguments["name_en"],
+                    name_zh=arguments["name_zh"],
+                    **arguments["version_fields"],
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, _("The scheme is created as version 1."))
+                return redirect("assessment:scheme", pk=scheme.pk)
+    return render(
+        request,
+        "assessment/scheme_new.html",
+        {"form": form},
+        status=422 if request.method == "POST" else 200,
+    )
 
 
 @capability_required(perms.MANAGE_ASSESSMENT)
@@ -137,5 +180,6 @@ def scheme_edit(request, pk: int):
 
 urlpatterns = [
     path("schemes/", scheme_list, name="schemes"),
+    path("schemes/new/", scheme_new, name="scheme_new"),
     path("schemes/<int:pk>/", scheme_edit, name="scheme"),
 ]
