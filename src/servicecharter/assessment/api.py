@@ -15,7 +15,8 @@ from ninja import Field, Query, Router, Schema
 from servicecharter.accounts.tokens import TokenScope, require_scope
 from servicecharter.assessment import selectors
 from servicecharter.assessment.choices import PeriodKind, PeriodState, Tier
-from servicecharter.quality.api import READ_ERRORS, _decode_cursor, _encode_cursor, _next_link
+from servicecharter.core.cursors import decode_cursor, encode_cursor, next_link
+from servicecharter.quality.api import READ_ERRORS
 
 router = Router(tags=["assessment"])
 
@@ -156,16 +157,16 @@ def period_scorecards(
     if tier is not None:
         cards = cards.filter(tier=tier)
     if cursor:
-        cards = cards.filter(pk__gt=_decode_cursor(cursor))
+        cards = cards.filter(pk__gt=decode_cursor(cursor))
     rows = list(cards.order_by("pk")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _encode_cursor(rows[-1].pk) if more else None
+    next_cursor = encode_cursor(rows[-1].pk) if more else None
     return {
         "limit": limit,
         "items": [_card_out(card) for card in rows],
         "cursor": next_cursor,
-        "next": _next_link(request, next_cursor) if next_cursor else None,
+        "next": next_link(request, next_cursor) if next_cursor else None,
     }
 
 

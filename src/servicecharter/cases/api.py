@@ -17,8 +17,6 @@ so the first page and the thousandth cost the same. Contacts are masked; interna
 shown, since every caller of this API is staff.
 """
 
-import base64
-import binascii
 import functools
 from datetime import datetime
 from decimal import Decimal
@@ -59,6 +57,7 @@ from servicecharter.cases.profiles import PauseReason
 from servicecharter.cases.severity import reason_text
 from servicecharter.cases.workflow import TransitionRefused, allowed_actions
 from servicecharter.core import pii
+from servicecharter.core.cursors import decode_cursor, encode_cursor, next_link
 from servicecharter.org.choices import Channel, Language
 from servicecharter.org.models import Customer, Department, Product, Staff
 
@@ -633,31 +632,8 @@ def _repeat(user, case_id: int):
 # List -----------------------------------------------------------------------------------------
 
 
-def _encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{pk}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        label, _sep, value = raw.partition(":")
-        if label != "id" or not value.isdigit():
-            raise ValueError
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError(
-            {"cursor": _("This cursor is not valid: start again from the first page.")}
-        ) from None
-
-
 STATE_QUERY = Query(None, description="A state, or `open` for every state still being handled.")
 UPDATED_SINCE_QUERY = Query(None, description="Only cases changed at or after this time.")
-
-
-def _next_link(request, cursor: str) -> str:
-    params = request.GET.copy()
-    params["cursor"] = cursor
-    return f"{request.path}?{params.urlencode()}"
 
 
 @router.get("/", response={200: CasePage, **READ_ERRORS}, summary="List cases")
@@ -699,17 +675,17 @@ def case_list(
     if updated_since is not None:
         cases = cases.filter(updated_at__gte=updated_since)
     if cursor:
-        cases = cases.filter(pk__lt=_decode_cursor(cursor))
+        cases = cases.filter(pk__lt=decode_cursor(cursor))
     # One row more than shown says whether a next page exists, without counting.
     rows = list(cases.order_by("-pk")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _encode_cursor(rows[-1].pk) if more else None
+    next_cursor = encode_cursor(rows[-1].pk) if more else None
     return {
         "limit": limit,
         "items": [_case_out(case) for case in rows],
         "cursor": next_cursor,
-        "next": _next_link(request, next_cursor) if next_cursor else None,
+        "next": next_link(request, next_cursor) if next_cursor else None,
     }
 
 

@@ -14,8 +14,6 @@ Token scopes: ``discipline:read`` for reading, ``discipline:write`` for every ac
 also needs the capability: RAISE_VIOLATIONS or REVIEW_VIOLATIONS).
 """
 
-import base64
-import binascii
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -28,6 +26,7 @@ from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.api import ErrorOut
 from servicecharter.accounts.scoping import restrict, scope_q
 from servicecharter.accounts.tokens import TokenScope, require_scope
+from servicecharter.core.cursors import decode_cursor, encode_cursor, next_link
 from servicecharter.discipline import selectors
 from servicecharter.discipline import violations as services
 from servicecharter.discipline.choices import (
@@ -154,29 +153,6 @@ def _violation_detail(violation: Violation) -> dict:
 # Reading ------------------------------------------------------------------------------------
 
 
-def _encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{pk}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        label, _sep, value = raw.partition(":")
-        if label != "id" or not value.isdigit():
-            raise ValueError
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError(
-            {"cursor": _("This cursor is not valid: start again from the first page.")}
-        ) from None
-
-
-def _next_link(request, cursor: str) -> str:
-    params = request.GET.copy()
-    params["cursor"] = cursor
-    return f"{request.path}?{params.urlencode()}"
-
-
 def _visible(user):
     """Violations in the VIEW_DISCIPLINE scope, and the caller's own."""
     visible = scope_q(user, perms.VIEW_DISCIPLINE) | selectors.own_violations_q(user)
@@ -217,16 +193,16 @@ def violation_list(
         unit = Department.objects.filter(pk=department).first()
         rows = rows.filter(department__path__startswith=unit.path if unit else "-")
     if cursor:
-        rows = rows.filter(pk__lt=_decode_cursor(cursor))
+        rows = rows.filter(pk__lt=decode_cursor(cursor))
     page = list(rows.order_by("-pk")[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
-    next_cursor = _encode_cursor(page[-1].pk) if more else None
+    next_cursor = encode_cursor(page[-1].pk) if more else None
     return {
         "limit": limit,
         "items": [_violation_out(violation) for violation in page],
         "cursor": next_cursor,
-        "next": _next_link(request, next_cursor) if next_cursor else None,
+        "next": next_link(request, next_cursor) if next_cursor else None,
     }
 
 

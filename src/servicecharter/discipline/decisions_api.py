@@ -23,6 +23,7 @@ from ninja.responses import Status
 from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.scoping import get_in_scope_or_404
 from servicecharter.accounts.tokens import TokenScope, require_scope
+from servicecharter.core.cursors import decode_cursor, encode_cursor
 from servicecharter.discipline import decision_selectors as selectors
 from servicecharter.discipline import decisions as services
 from servicecharter.discipline.choices import (
@@ -33,7 +34,7 @@ from servicecharter.discipline.choices import (
 )
 from servicecharter.discipline.models import Violation
 from servicecharter.org.models import Department, Staff
-from servicecharter.quality.api import READ_ERRORS, WRITE_ERRORS, _decode_cursor, _encode_cursor
+from servicecharter.quality.api import READ_ERRORS, WRITE_ERRORS
 
 router = Router(tags=["discipline"])
 
@@ -192,14 +193,14 @@ def decision_list(
     if kind is not None:
         rows = rows.filter(kind=kind)
     if cursor:
-        rows = rows.filter(pk__lt=_decode_cursor(cursor))
+        rows = rows.filter(pk__lt=decode_cursor(cursor))
     page = list(rows.order_by("-pk")[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
     return {
         "limit": limit,
         "items": [_decision_out(decision) for decision in page],
-        "cursor": _encode_cursor(page[-1].pk) if more else None,
+        "cursor": encode_cursor(page[-1].pk) if more else None,
     }
 
 

@@ -14,8 +14,6 @@ token scope); reads need VIEW_INTERACTIONS and show only the departments in scop
 interaction outside it answers 404, like one that does not exist).
 """
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +28,7 @@ from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.api import ErrorOut, schema_error_fields
 from servicecharter.accounts.scoping import has_capability
 from servicecharter.accounts.tokens import TokenScope, require_scope
+from servicecharter.core.cursors import decode_cursor, encode_cursor, next_link
 from servicecharter.interactions import selectors, services
 from servicecharter.interactions.choices import DeviationKind, InteractionOutcome
 from servicecharter.interactions.ingest import MAX_STEP_SECONDS, MAX_STEPS, Resolver
@@ -301,29 +300,6 @@ def _deviation_out(deviation: Deviation, names: dict[str, str]) -> dict:
     }
 
 
-def _encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{pk}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        label, _sep, value = raw.partition(":")
-        if label != "id" or not value.isdigit():
-            raise ValueError
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError(
-            {"cursor": _("This cursor is not valid: start again from the first page.")}
-        ) from None
-
-
-def _next_link(request, cursor: str) -> str:
-    params = request.GET.copy()
-    params["cursor"] = cursor
-    return f"{request.path}?{params.urlencode()}"
-
-
 @router.get("/", response={200: InteractionPage, **READ_ERRORS}, summary="List interactions")
 def interaction_list(
     request,
@@ -364,16 +340,16 @@ def interaction_list(
         department=queue,
     )
     if cursor:
-        interactions = interactions.filter(pk__lt=_decode_cursor(cursor))
+        interactions = interactions.filter(pk__lt=decode_cursor(cursor))
     rows = list(interactions.order_by("-pk")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _encode_cursor(rows[-1].pk) if more else None
+    next_cursor = encode_cursor(rows[-1].pk) if more else None
     return {
         "limit": limit,
         "items": [_interaction_out(row) for row in rows],
         "cursor": next_cursor,
-        "next": _next_link(request, next_cursor) if next_cursor else None,
+        "next": next_link(request, next_cursor) if next_cursor else None,
     }
 
 

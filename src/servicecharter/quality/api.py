@@ -14,8 +14,6 @@ stable code for a refusal by the evaluation process itself (HTTP 409):
 Token scopes: ``quality:read`` for reading, ``quality:write`` for every action.
 """
 
-import base64
-import binascii
 from datetime import datetime
 from decimal import Decimal
 
@@ -26,6 +24,7 @@ from ninja.responses import Status
 
 from servicecharter.accounts.api import ErrorOut
 from servicecharter.accounts.tokens import TokenScope, require_scope
+from servicecharter.core.cursors import decode_cursor, encode_cursor, next_link
 from servicecharter.org.models import Department
 from servicecharter.quality import selectors, services
 from servicecharter.quality.choices import (
@@ -196,29 +195,6 @@ def _evaluation_detail(user, evaluation: Evaluation) -> dict:
 # List and read ----------------------------------------------------------------------------------
 
 
-def _encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{pk}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        label, _sep, value = raw.partition(":")
-        if label != "id" or not value.isdigit():
-            raise ValueError
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError(
-            {"cursor": _("This cursor is not valid: start again from the first page.")}
-        ) from None
-
-
-def _next_link(request, cursor: str) -> str:
-    params = request.GET.copy()
-    params["cursor"] = cursor
-    return f"{request.path}?{params.urlencode()}"
-
-
 COMPLETED_SINCE_QUERY = Query(None, description="Scored at or after this time.")
 
 
@@ -250,16 +226,16 @@ def evaluation_list(
     if completed_since is not None:
         evaluations = evaluations.filter(completed_at__gte=completed_since)
     if cursor:
-        evaluations = evaluations.filter(pk__lt=_decode_cursor(cursor))
+        evaluations = evaluations.filter(pk__lt=decode_cursor(cursor))
     rows = list(evaluations.order_by("-pk")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _encode_cursor(rows[-1].pk) if more else None
+    next_cursor = encode_cursor(rows[-1].pk) if more else None
     return {
         "limit": limit,
         "items": [_evaluation_out(evaluation) for evaluation in rows],
         "cursor": next_cursor,
-        "next": _next_link(request, next_cursor) if next_cursor else None,
+        "next": next_link(request, next_cursor) if next_cursor else None,
     }
 
 

@@ -9,8 +9,9 @@ from decimal import Decimal
 from ninja import Field, Query, Router, Schema
 
 from servicecharter.accounts.tokens import TokenScope, require_scope
+from servicecharter.core.cursors import decode_cursor, encode_cursor, next_link
 from servicecharter.quality import reviews
-from servicecharter.quality.api import READ_ERRORS, _decode_cursor, _encode_cursor, _next_link
+from servicecharter.quality.api import READ_ERRORS
 from servicecharter.quality.choices import FindingSeverity, RectificationState, ReviewState
 
 router = Router(tags=["quality"])
@@ -117,16 +118,16 @@ def review_list(
     if department is not None:
         rows = rows.filter(department_id=department)
     if cursor:
-        rows = rows.filter(pk__lt=_decode_cursor(cursor))
+        rows = rows.filter(pk__lt=decode_cursor(cursor))
     page = list(rows.order_by("-pk")[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
-    next_cursor = _encode_cursor(page[-1].pk) if more else None
+    next_cursor = encode_cursor(page[-1].pk) if more else None
     return {
         "limit": limit,
         "items": [_review_out(review) for review in page],
         "cursor": next_cursor,
-        "next": _next_link(request, next_cursor) if next_cursor else None,
+        "next": next_link(request, next_cursor) if next_cursor else None,
     }
 
 

@@ -7,8 +7,6 @@ interval and whether it rests on enough answers. A department outside the scope 
 exactly like one that does not exist.
 """
 
-import base64
-import binascii
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +17,7 @@ from servicecharter.accounts import permissions as perms
 from servicecharter.accounts.api import ErrorOut
 from servicecharter.accounts.scoping import has_capability
 from servicecharter.accounts.tokens import TokenScope, require_scope
+from servicecharter.core.cursors import decode_cursor, encode_cursor
 from servicecharter.org.choices import Channel
 from servicecharter.org.models import Staff
 from servicecharter.surveys import selectors
@@ -109,23 +108,6 @@ def _department(user, department_id: int | None):
     return selectors.survey_department_get_for_user(user=user, pk=department_id)
 
 
-def _encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{pk}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        label, _sep, value = raw.partition(":")
-        if label != "id" or not value.isdigit():
-            raise ValueError
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError(
-            {"cursor": _("This cursor is not valid: start again from the first page.")}
-        ) from None
-
-
 def _response_out(response: Response) -> dict:
     return {
         "id": response.pk,
@@ -175,11 +157,11 @@ def response_list(
     if answered_to is not None:
         responses = responses.filter(answered_at__lt=answered_to)
     if cursor:
-        responses = responses.filter(pk__lt=_decode_cursor(cursor))
+        responses = responses.filter(pk__lt=decode_cursor(cursor))
     rows = list(responses[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _encode_cursor(rows[-1].pk) if more else None
+    next_cursor = encode_cursor(rows[-1].pk) if more else None
     next_link = None
     if next_cursor:
         params = request.GET.copy()
