@@ -7,10 +7,13 @@
 
 Run by `charter bench cases` (see bench/README.md); `--scale 0.01` for a quick run.
 Each part is a module with ``run(*, stdout, scale, state)``; ``state`` carries what earlier parts
-built (the users, the number of cases) to later ones.
+built (the users, the number of cases) to later ones. ``BENCH_ONLY=import`` (or ``sweep``,
+``lists``, ``api``, comma-separated) runs only those parts (a later part needs what the import
+part leaves in ``state``).
 """
 
 import importlib.util
+import os
 from pathlib import Path
 
 PARTS = ("_cases_import", "_cases_sweep", "_cases_lists", "_cases_api")
@@ -26,6 +29,9 @@ def _load(name: str):
 
 def run(*, stdout, scale: float) -> None:
     state: dict = {}
+    only = {part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()}
     for name in PARTS:
+        if only and name.removeprefix("_cases_") not in only:
+            continue
         if Path(__file__).with_name(f"{name}.py").exists():
             _load(name).run(stdout=stdout, scale=scale, state=state)

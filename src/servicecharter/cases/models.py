@@ -126,7 +126,9 @@ class RoutingRule(models.Model):
 
 
 class Case(TimeStamped):
-    reference = models.CharField(_("reference"), max_length=20, unique=True)
+    # Unique by the constraint case_reference_once: looked up by exact value only, so without
+    # the pattern-match index a unique CharField gets on PostgreSQL.
+    reference = models.CharField(_("reference"), max_length=20)
     kind = models.CharField(_("kind"), max_length=20, choices=CaseKind.choices)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     state = models.CharField(
@@ -164,13 +166,18 @@ class Case(TimeStamped):
         blank=True,
         db_index=False,
     )
+    # Not indexed: cases are found by business type only among a customer's (case_customer);
+    # the index would be paid for by every case written for a rare catalogue deletion.
     business_type = models.ForeignKey(
         "org.BusinessType",
         verbose_name=_("business type"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,
     )
+    # Not indexed: no query looks cases up by category (reports group them), and every case
+    # written would pay for the index; deleting a category is a rare catalogue change.
     category = models.ForeignKey(
         Category,
         verbose_name=_("category"),
@@ -178,6 +185,7 @@ class Case(TimeStamped):
         null=True,
         blank=True,
         related_name="cases",
+        db_index=False,
     )
     jurisdiction = models.CharField(
         _("jurisdiction"), max_length=4, choices=Jurisdiction.choices, default=Jurisdiction.CN
@@ -271,6 +279,7 @@ class Case(TimeStamped):
         verbose_name = _("case")
         verbose_name_plural = _("cases")
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="case_reference_once"),
             models.UniqueConstraint(
                 fields=["external_system", "external_id"],
                 condition=~Q(external_id=""),
@@ -379,8 +388,9 @@ class TimelineEntry(models.Model):
     )
     at = models.DateTimeField(_("time"))
     kind = models.CharField(_("kind"), max_length=20, choices=TimelineKind.choices)
+    # Indexed only where set (timeline_actor): system rows (warnings, breaches) have no actor.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
     )
     actor_label = models.CharField(_("by"), max_length=200, blank=True)
     from_state = models.CharField(max_length=20, choices=CaseState.choices, blank=True)
@@ -390,7 +400,10 @@ class TimelineEntry(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["case", "at"], name="timeline_case_at")]
+        indexes = [
+            models.Index(fields=["case", "at"], name="timeline_case_at"),
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="timeline_actor"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
