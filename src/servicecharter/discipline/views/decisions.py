@@ -200,7 +200,8 @@ class ProposeForm(forms.Form):
     deviation_reason = forms.CharField(
         label=gettext_lazy("Why you deviate from the rulebook"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        # Kept as typed when the check beside it is redrawn (htmx keeps a preserved element).
+        widget=forms.Textarea(attrs={"rows": 3, "hx-preserve": "true"}),
     )
 
     def __init__(self, *args, factor_choices=(), **kwargs):
