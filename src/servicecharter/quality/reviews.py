@@ -55,7 +55,7 @@ from servicecharter.core.events import emit
 from servicecharter.interactions.choices import DeviationKind
 from servicecharter.interactions.models import Deviation, Interaction
 from servicecharter.org.models import Department
-from servicecharter.quality import stats
+from servicecharter.quality import stats, survey_facts
 from servicecharter.quality.choices import FindingSeverity, RectificationState, ReviewState
 from servicecharter.quality.models import (
     Answer,
@@ -66,9 +66,6 @@ from servicecharter.quality.models import (
     SamplingPlan,
 )
 from servicecharter.quality.selectors import SCORED_STATES, minimum_sample
-from servicecharter.surveys.models import DailyRollup
-from servicecharter.surveys.selectors import Tally
-from servicecharter.surveys.services import ROLLUP_COUNTERS
 
 DEFAULT_WEIGHTS = {"qa": 50, "csat": 30, "standards": 20}
 DEFAULT_CSAT_TARGET = 80
@@ -353,10 +350,7 @@ def _qa_facts(review: QualityReview, start: datetime, end: datetime) -> tuple[di
 
 def _survey_facts(review: QualityReview, subtree: list[int]) -> dict:
     """The period's survey figures summed from the daily rollups (one query)."""
-    sums = DailyRollup.objects.filter(
-        department_id__in=subtree, day__gte=review.period_start, day__lte=review.period_end
-    ).aggregate(**{name: Sum(name) for name in ROLLUP_COUNTERS})
-    tally = Tally().add(sums)
+    tally = survey_facts.period_tally(subtree, review.period_start, review.period_end)
     return {
         "invited": tally.invited,
         "answered": tally.answered,

@@ -60,10 +60,9 @@ from servicecharter.interactions.choices import InteractionOutcome
 from servicecharter.interactions.models import Interaction
 from servicecharter.org.choices import Channel
 from servicecharter.org.models import Department
-from servicecharter.quality import stats
+from servicecharter.quality import stats, survey_facts
 from servicecharter.quality.choices import EvaluationState, SampleReason, ScorecardState
 from servicecharter.quality.models import Evaluation, SamplingPlan, ScorecardVersion
-from servicecharter.surveys.models import Response
 
 COMPLAINT_WINDOW = timedelta(days=7)
 LOW_CSAT = 2  # CSAT at or below this is a low score (1–5 scale)
@@ -497,12 +496,9 @@ def complaint_interaction_ids(plan: SamplingPlan, *, as_of: datetime) -> set[int
 
 def low_survey_interaction_ids(plan: SamplingPlan, *, as_of: datetime) -> set[int]:
     """Interactions of the population whose survey was answered with CSAT ≤ 2 or NPS ≤ 6
-    (answered before ``as_of``)."""
-    return set(
-        Response.objects.filter(_in_plan(plan, "invitation__interaction__"))
-        .filter(Q(csat__lte=LOW_CSAT) | Q(nps__lte=LOW_NPS), answered_at__lt=as_of)
-        .order_by()
-        .values_list("invitation__interaction_id", flat=True)
+    (answered before ``as_of``), read by the surveys module."""
+    return survey_facts.low_score_interaction_ids(
+        lambda prefix: _in_plan(plan, prefix), as_of=as_of
     )
 
 

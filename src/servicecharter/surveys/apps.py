@@ -9,11 +9,20 @@ class SurveysConfig(AppConfig):
 
     def ready(self) -> None:
         # Subscribers and periodic jobs register themselves on import.
+        from servicecharter.quality import survey_facts
         from servicecharter.quality.views.mine import register_my_quality_panel
         from servicecharter.surveys import subscribers  # noqa: F401
-        from servicecharter.surveys.selectors import survey_feedback_panel
+        from servicecharter.surveys.selectors import (
+            low_score_interaction_ids,
+            period_tally,
+            survey_feedback_panel,
+        )
 
         # "Survey feedback about me" on the employee's "my quality" page.
         register_my_quality_panel(
             "surveys", "surveys/_my_quality_panel.html", survey_feedback_panel
+        )
+        # Quality sits above surveys and may not import it: it gets its survey readers here.
+        survey_facts.provide(
+            low_score_interaction_ids=low_score_interaction_ids, period_tally=period_tally
         )

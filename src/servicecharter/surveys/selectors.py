@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from servicecharter.accounts.scoping import get_in_scope_or_404, restrict
 from servicecharter.org.choices import Channel
 from servicecharter.org.models import Department, Staff
 from servicecharter.quality import stats
+from servicecharter.quality.sampling import LOW_CSAT, LOW_NPS
 from servicecharter.surveys.models import (
     DailyRollup,
     MonthlyRollup,
@@ -452,3 +453,25 @@ def outbox_list(*, state: str = ""):
     if state:
         messages = messages.filter(state=state)
     return messages
+
+
+# --- read by quality (handed over in SurveysConfig.ready) -------------------------------------
+
+
+def low_score_interaction_ids(in_scope, as_of) -> set[int]:
+    """Interactions (``in_scope(prefix)`` filters them) whose survey was answered before
+    ``as_of`` with CSAT ≤ 2 or NPS ≤ 6: the sampling plans' "low survey score" picks."""
+    return set(
+        Response.objects.filter(in_scope("invitation__interaction__"))
+        .filter(Q(csat__lte=LOW_CSAT) | Q(nps__lte=LOW_NPS), answered_at__lt=as_of)
+        .order_by()
+        .values_list("invitation__interaction_id", flat=True)
+    )
+
+
+def period_tally(department_ids: list[int], first_day: date, last_day: date) -> Tally:
+    """The departments' survey figures over the days, summed from the daily rollups."""
+    sums = DailyRollup.objects.filter(
+        department_id__in=department_ids, day__gte=first_day, day__lte=last_day
+    ).aggregate(**{name: Sum(name) for name in ROLLUP_COUNTERS})
+    return Tally().add(sums)
