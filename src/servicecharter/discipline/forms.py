@@ -16,6 +16,7 @@ from servicecharter.discipline.choices import (
     ViolationState,
 )
 from servicecharter.discipline.models import Rule, RulebookVersion, ViolationType
+from servicecharter.discipline.rulebook_services import RULE_FIELDS
 from servicecharter.org.forms import DepartmentChoiceField
 from servicecharter.standards.forms import DateTimeInput
 
@@ -141,25 +142,7 @@ class RuleForm(forms.ModelForm):
 
     class Meta:
         model = Rule
-        fields = [
-            "order",
-            "code",
-            "violation_type",
-            "category",
-            "min_severity",
-            "min_impact",
-            "min_priors",
-            "max_priors",
-            "measure",
-            "wage_percent",
-            "fixed_amount",
-            "amount_cap",
-            "demotion_grades",
-            "training",
-            "in_force_months",
-            "explanation_en",
-            "explanation_zh",
-        ]
+        fields = list(RULE_FIELDS)  # what the service writes
         widgets = {
             "explanation_en": forms.Textarea(attrs={"rows": 2}),
             "explanation_zh": forms.Textarea(attrs={"rows": 2}),
