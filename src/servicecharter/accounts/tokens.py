@@ -41,7 +41,6 @@ from servicecharter.accounts.scoping import has_capability, scope_q
 from servicecharter.core.audit import audit_record
 from servicecharter.core.context import Actor, current_actor, set_actor
 from servicecharter.core.notifications import notify
-from servicecharter.org.models import Department
 
 
 class TokenScope(models.TextChoices):
@@ -322,23 +321,6 @@ def _token_with_user(prefix: str) -> ApiToken | None:
     return token
 
 
-def _preload_grants(user: User) -> None:
-    """The user's (role, department path) pairs, read in one plain query and kept where
-    ``accounts.scoping`` keeps them for the user object, so the scope checks of this call do not
-    compile the ORM's grants query again."""
-    quote = connection.ops.quote_name
-    grant, department = RoleGrant._meta, Department._meta
-    sql = (
-        f"SELECT g.{quote(grant.get_field('role').column)}, d.{quote('path')} "
-        f"FROM {quote(grant.db_table)} g JOIN {quote(department.db_table)} d "
-        f"ON d.{quote(department.pk.column)} = g.{quote(grant.get_field('department').column)} "
-        f"WHERE g.{quote(grant.get_field('user').column)} = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk])
-        user._scope_grants = [tuple(row) for row in cursor.fetchall()]
-
-
 def caller_language(request, user) -> str:
     """An explicit, supported Accept-Language wins; otherwise the user's own language."""
     supported = {code for code, _label in settings.LANGUAGES}
@@ -370,7 +352,6 @@ class BearerTokenAuth(HttpBearer):
             raise InvalidToken
         request.api_token = api_token
         request.user = api_token.user
-        _preload_grants(api_token.user)
         _enter(
             request, api_token.user, f"{api_token.user.get_username()} (token {api_token.prefix})"
         )
