@@ -14,7 +14,6 @@ Scopes narrow what a token may do; they never widen it: the token's user still o
 what their roles allow (``accounts.scoping``).
 """
 
-import functools
 import hashlib
 import hmac
 import secrets
@@ -24,7 +23,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -41,6 +40,7 @@ from servicecharter.accounts.scoping import has_capability, scope_q
 from servicecharter.core.audit import audit_record
 from servicecharter.core.context import Actor, current_actor, set_actor
 from servicecharter.core.notifications import notify
+from servicecharter.core.rowsql import column, select_objects
 
 
 class TokenScope(models.TextChoices):
@@ -278,47 +278,17 @@ def authenticate_token(raw: str) -> ApiToken | None:
     return token
 
 
-@functools.cache
-def _token_lookup(vendor: str) -> tuple[str, int, list]:
-    """The token-with-its-user lookup, written once per process: the ORM would compile the
-    same join of two wide tables again on every API call, a good part of a small request's
-    CPU. Returns the SQL, the number of token columns, and the value converters per column
-    (what the ORM applies: JSON text to a list, SQLite's text to datetimes and booleans)."""
-    quote = connection.ops.quote_name
-    fields = [(f, "t") for f in ApiToken._meta.concrete_fields]
-    fields += [(f, "u") for f in User._meta.concrete_fields]
-    columns = ", ".join(f"{alias}.{quote(field.column)}" for field, alias in fields)
-    sql = (
-        f"SELECT {columns} FROM {quote(ApiToken._meta.db_table)} t "
-        f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = "
-        f"t.{quote(ApiToken._meta.get_field('user').column)} WHERE t.{quote('prefix')} = %s"
-    )
-    converters = []
-    for position, (field, alias) in enumerate(fields):
-        column = field.get_col(alias)
-        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        if found:
-            converters.append((position, found, column))
-    return sql, len(ApiToken._meta.concrete_fields), converters
-
-
 def _token_with_user(prefix: str) -> ApiToken | None:
-    """The token of ``prefix`` with its user loaded alongside, as the ORM would build them."""
-    sql, split, converters = _token_lookup(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [prefix])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for position, found, column in converters:
-        for convert in found:
-            values[position] = convert(values[position], column, connection)
-    token_fields = [f.attname for f in ApiToken._meta.concrete_fields]
-    user_fields = [f.attname for f in User._meta.concrete_fields]
-    token = ApiToken.from_db(connection.alias, token_fields, values[:split])
-    token.user = User.from_db(connection.alias, user_fields, values[split:])
-    return token
+    """The token of ``prefix`` with its user loaded alongside (SQL written once per process:
+    every API call starts here)."""
+    user_columns = tuple(field.name for field in User._meta.concrete_fields)
+    found = select_objects(
+        ApiToken,
+        f"m.{column(ApiToken, 'prefix')} = %s",
+        [prefix],
+        joins=(("user", User, "u", user_columns, "JOIN"),),
+    )
+    return found[0] if found else None
 
 
 def caller_language(request, user) -> str:

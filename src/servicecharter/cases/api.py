@@ -17,7 +17,6 @@ so the first page and the thousandth cost the same. Contacts are masked; interna
 shown, since every caller of this API is staff.
 """
 
-import functools
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -58,6 +57,7 @@ from servicecharter.cases.severity import reason_text
 from servicecharter.cases.workflow import TransitionRefused, allowed_actions
 from servicecharter.core import pii
 from servicecharter.core.cursors import decode_cursor, encode_cursor, next_link
+from servicecharter.core.rowsql import column, select_objects
 from servicecharter.org.choices import Channel, Language
 from servicecharter.org.models import Customer, Department, Product, Staff
 
@@ -398,83 +398,24 @@ _CASE_JOINS = (
 _AUTHOR_JOIN = (("author", User, "a", ("id", "username", "first_name", "last_name"), "LEFT JOIN"),)
 
 
-@functools.lru_cache(maxsize=64)
-def _select_sql(
-    vendor: str, model, joins: tuple, where: str, order: tuple
-) -> tuple[str, list, list]:
-    """``SELECT`` of every column of ``model`` (alias ``m``) and the named columns of each
-    joined relation, filtered by ``where``, ordered by the columns ``order``. Returns the SQL, the
-    attnames per model, and the value converters per result position."""
-    quote = connection.ops.quote_name
-    parts = [(model, "m", list(model._meta.concrete_fields))]
-    parts += [
-        (rel, alias, [rel._meta.get_field(n) for n in names]) for _r, rel, alias, names, _j in joins
-    ]
-    columns, converters, attnames = [], [], []
-    for _model, alias, fields in parts:
-        attnames.append([field.attname for field in fields])
-        for field in fields:
-            col = field.get_col(alias)
-            found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
-            if found:
-                converters.append((len(columns), found, col))
-            columns.append(f"{alias}.{quote(field.column)}")
-    tables = [f"{quote(model._meta.db_table)} m"]
-    tables += [
-        f"{join} {quote(rel._meta.db_table)} {alias} ON {alias}.{quote(rel._meta.pk.column)}"
-        f" = m.{quote(model._meta.get_field(relation).column)}"
-        for relation, rel, alias, _names, join in joins
-    ]
-    order_by = ", ".join(f"m.{quote(model._meta.get_field(name).column)}" for name in order)
-    sql = f"SELECT {', '.join(columns)} FROM {' '.join(tables)} WHERE {where}"
-    return (sql + f" ORDER BY {order_by}" if order_by else sql), attnames, converters
-
-
-def _select(model, where: str, params: list, joins: tuple = (), order: tuple = ()) -> list:
-    """The rows of ``_select_sql(model, joins, where)`` for ``params``, as model objects with
-    their joined relations set (None where a LEFT JOIN found nothing)."""
-    sql, attnames, converters = _select_sql(connection.vendor, model, joins, where, order)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    objects = []
-    for row in rows:
-        values = list(row)
-        for position, found, col in converters:
-            for convert in found:
-                values[position] = convert(values[position], col, connection)
-        start = len(attnames[0])
-        obj = model.from_db(connection.alias, attnames[0], values[:start])
-        for (relation, rel, _alias, _names, _join), fields in zip(joins, attnames[1:], strict=True):
-            part = values[start : start + len(fields)]
-            start += len(fields)
-            setattr(
-                obj,
-                relation,
-                rel.from_db(connection.alias, fields, part) if part[0] is not None else None,
-            )
-        objects.append(obj)
-    return objects
-
-
 def _case_in_scope(roots: list[str], **lookup) -> Case | None:
     """The case matching ``lookup`` (pk or reference) with its queue under one of ``roots``,
     built as ``_lean(...).get()`` builds it; None when there is none."""
     ((name, value),) = lookup.items()
     quote = connection.ops.quote_name
-    column = quote(Case._meta.pk.column if name == "pk" else Case._meta.get_field(name).column)
     startswith = connection.operators["startswith"] % "%s"
     scope = " OR ".join([f"d.{quote('path')} {startswith}"] * len(roots))
     like = [connection.ops.prep_for_like_query(root) + "%" for root in roots]
-    found = _select(Case, f"m.{column} = %s AND ({scope})", [value, *like], _CASE_JOINS)
+    where = f"m.{column(Case, name)} = %s AND ({scope})"
+    found = select_objects(Case, where, [value, *like], _CASE_JOINS)
     return found[0] if found else None
 
 
 def _of_case(model, case: Case, joins: tuple = ()) -> list:
     """A case's timeline entries, messages or clock events, oldest first (their models'
     ordering)."""
-    column = connection.ops.quote_name(model._meta.get_field("case").column)
-    return _select(model, f"m.{column} = %s", [case.pk], joins, order=("at", "id"))
+    where = f"m.{column(model, 'case')} = %s"
+    return select_objects(model, where, [case.pk], joins, order=("at", "id"))
 
 
 def _case_to_handle(user, key: str) -> Case:

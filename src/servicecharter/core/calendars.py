@@ -44,6 +44,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from servicecharter.core.choices import CalendarDayKind
+from servicecharter.core.rowsql import column, select_objects
 
 
 class CalendarBase(models.TextChoices):
@@ -384,45 +385,14 @@ def calendar_for_department(department) -> BusinessCalendar:
 _ROW_COLUMNS = ("id", "code", "base", "time_zone", "updated_at")
 
 
-@lru_cache(maxsize=8)
-def _rows_sql(vendor: str, codes: int) -> tuple[str, list]:
-    """The freshness query of ``get_calendar``, written once: it runs for every deadline
-    computed (every read of a complaint), where compiling it through the ORM each time cost
-    more than running it. Returns the SQL and the value converters of its columns."""
-    from django.db import connection
-
+def _calendar_rows(code: str) -> dict[str, dict]:
+    # Runs for every deadline computed (every read of a complaint): written as SQL once.
     from servicecharter.core.models import Calendar
 
-    quote = connection.ops.quote_name
-    fields = [Calendar._meta.get_field(name) for name in _ROW_COLUMNS]
-    converters = []
-    for position, model_field in enumerate(fields):
-        column = model_field.get_col(Calendar._meta.db_table)
-        found = connection.ops.get_db_converters(column)
-        found += model_field.get_db_converters(connection)
-        if found:
-            converters.append((position, found, column))
-    sql = (
-        f"SELECT {', '.join(quote(f.column) for f in fields)} "
-        f"FROM {quote(Calendar._meta.db_table)} "
-        f"WHERE {quote('code')} IN ({', '.join(['%s'] * codes)})"
-    )
-    return sql, converters
-
-
-def _calendar_rows(code: str) -> dict[str, dict]:
-    from django.db import connection
-
     codes = sorted({code, *BUILTIN_CALENDARS})
-    sql, converters = _rows_sql(connection.vendor, len(codes))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, codes)
-        fetched = [list(row) for row in cursor.fetchall()]
-    for values in fetched:
-        for position, found, column in converters:
-            for convert in found:
-                values[position] = convert(values[position], column, connection)
-    rows = {values[1]: dict(zip(_ROW_COLUMNS, values, strict=True)) for values in fetched}
+    where = f"m.{column(Calendar, 'code')} IN ({', '.join(['%s'] * len(codes))})"
+    fetched = select_objects(Calendar, where, codes)
+    rows = {row.code: {name: getattr(row, name) for name in _ROW_COLUMNS} for row in fetched}
     if code not in rows and code not in BUILTIN_CALENDARS:
         raise UnknownCalendar(code)
     # Keep only the calendar and the built-in it stands on.
