@@ -173,6 +173,15 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
+# Shared by every process of the installation (web and workers), like MEDIA_ROOT: it carries
+# the progress of work that runs inside one transaction, an import (``core.progress``).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": env_str("CACHE_DIR", str(VAR_DIR / "cache")),
+    }
+}
+
 # Background work: Django's tasks framework on the database by default.
 TASKS = {
     "default": {

@@ -19,11 +19,18 @@ from openpyxl import Workbook
 from servicecharter.accounts.choices import Role
 from servicecharter.cases import services, taxonomy
 from servicecharter.cases.choices import CaseState, Outcome, TimelineKind
+from servicecharter.cases.imports import CfpbCaseImporter
 from servicecharter.cases.models import Case, Category, RoutingRule, TimelineEntry
 from servicecharter.core.audit import verify_chain
 from servicecharter.core.imports import error_message
 from servicecharter.core.models import AuditEntry, Event, ImportJob
-from servicecharter.core.services.imports import import_job_create, import_job_run, import_kinds_for
+from servicecharter.core.progress import progress_get
+from servicecharter.core.services.imports import (
+    import_job_create,
+    import_job_run,
+    import_kinds_for,
+    progress_token,
+)
 from servicecharter.demo.cases import data_file
 from servicecharter.org.catalogue import load_catalogue
 from servicecharter.org.services import customer_create
@@ -301,6 +308,120 @@ def test_skip_bad_rows_imports_the_good_ones_and_lists_the_bad(
     assert reasons(job) == [(3, "Date received", "bad_date")]
     assert job.rows_imported == 2
     assert set(Case.objects.values_list("external_id", flat=True)) == {"3256629", "6845190"}
+
+
+# --- one pass: batches written as they are checked, rolled back on a bad row ----------------------
+
+
+@pytest.fixture
+def batches_of_two(monkeypatch):
+    """Batches of two rows, so a small file is written in several before its last row is read."""
+    monkeypatch.setattr(CfpbCaseImporter, "batch_size", 2)
+
+
+def eight_rows_with_bad_ones_at(*bad_lines: int) -> str:
+    """The sample's eight rows (lines 2-9), the rows on ``bad_lines`` with a date that is none."""
+    lines = CFPB_SAMPLE.splitlines()
+    for line in bad_lines:
+        day = lines[line - 1].split(",", 1)[0]
+        lines[line - 1] = lines[line - 1].replace(day, "someday", 1)
+    return "\n".join(lines) + "\n"
+
+
+def test_a_bad_last_row_undoes_the_batches_already_written(
+    tree, complaints_officer, run_import, batches_of_two
+):
+    job = run_import(complaints_officer, eight_rows_with_bad_ones_at(5, 9))
+
+    assert job.state == "rejected"
+    assert reasons(job) == [(5, "Date received", "bad_date"), (9, "Date received", "bad_date")]
+    assert (job.rows_total, job.rows_imported) == (8, 0)
+    assert not Case.objects.exists()
+    assert not TimelineEntry.objects.exists()
+    assert not AuditEntry.objects.filter(action="case.import").exists()
+    assert verify_chain().intact
+
+
+def test_a_repeated_id_in_a_later_batch_names_the_line_of_the_first(
+    tree, complaints_officer, run_import, batches_of_two
+):
+    content = CFPB_SAMPLE + sample_line("1342794") + "\n"
+
+    job = run_import(complaints_officer, content)
+
+    assert reasons(job) == [(10, "Complaint ID", "duplicate_in_file")]
+    assert error_message(job.errors[0]) == "“1342794” already appears on line 2."
+    assert not Case.objects.exists()
+
+
+def test_skipping_bad_rows_writes_the_good_ones_of_every_batch(
+    tree, complaints_officer, run_import, batches_of_two
+):
+    job = run_import(complaints_officer, eight_rows_with_bad_ones_at(3, 8), skip=True)
+
+    assert job.state == "done"
+    assert reasons(job) == [(3, "Date received", "bad_date"), (8, "Date received", "bad_date")]
+    assert job.rows_imported == Case.objects.count() == 6
+    assert "1723943" not in set(Case.objects.values_list("external_id", flat=True))
+    assert AuditEntry.objects.filter(action="case.import").count() == 4  # one per batch written
+
+
+def test_progress_is_readable_while_the_import_transaction_runs(
+    tree, complaints_officer, run_import, monkeypatch
+):
+    """The job row cannot show progress from inside the import's transaction; the cache can.
+    The whole sample (7,166 rows) goes in four batches of 2,000."""
+    seen = []
+    apply_batch = CfpbCaseImporter.apply_batch
+
+    def apply_and_look(importer, rows):
+        apply_batch(importer, rows)
+        job = ImportJob.objects.get()
+        seen.append(progress_get(progress_token(job)))
+
+    monkeypatch.setattr(CfpbCaseImporter, "apply_batch", apply_and_look)
+    job = run_import(complaints_officer, data_file("cfpb_complaints_sample.csv").read_bytes())
+
+    assert job.state == "done"
+    # Each look comes before its batch is reported: nothing yet, then the batches before.
+    assert seen[0] is None
+    assert [done for done, _percent in seen[1:]] == [2000, 4000, 6000]
+    percents = [percent for _done, percent in seen[1:]]
+    assert percents == sorted(percents) and percents[0] > 0 and percents[-1] < 100
+    assert progress_get(progress_token(job)) is None  # dropped at the end
+
+
+def test_a_query_waits_for_the_batch_being_written(tree, complaints_officer, transactional_db):
+    """The importing thread's queries see every row sent before them, on either database (on
+    SQLite nothing but the writer's guard keeps them from running while the rows go in)."""
+    from django.db import transaction
+
+    from servicecharter.cases.bulk import CaseWriter
+
+    department = tree["sh_team"].pk
+    now = datetime.now(UTC)
+    with transaction.atomic():
+        writer = CaseWriter(background=True)
+        for batch in range(3):
+            cases = [
+                {
+                    "kind": "complaint",
+                    "channel": "phone",
+                    "state": "received",
+                    "subject": f"Batch {batch} case {number}",
+                    "description": "Written in bulk",
+                    "department_id": department,
+                    "received_at": now,
+                    "profile_key": "cn_banking_insurance",
+                    "severity_reasons": [],
+                }
+                for number in range(500)
+            ]
+            writer.write_cases(cases, now)
+            writer.send()
+            assert Case.objects.count() == 500 * (batch + 1)
+        writer.finish()
+    assert Case.objects.count() == 1500
 
 
 # --- scope ---------------------------------------------------------------------------------------

@@ -23,10 +23,14 @@ news; a breach that happened before the import is recorded, not announced):
   write lock the import transaction holds, the next ids after the table's highest), so each case
   gets its readable reference from ``services.reference_for`` before it is written — the same
   ``C<yymm>-<id>`` every other case has;
+- the file is read once (``single_pass``): each batch is checked and written at once inside
+  the import's transaction, which is rolled back when a row is bad and bad rows are not
+  skipped;
 - cases and timeline rows go in with one COPY (PostgreSQL) or one ``executemany`` (SQLite) per
   batch (``cases.bulk``), one audit row per batch names the references created
-  (``audit_record_many``); on PostgreSQL each batch's COPY runs in a helper thread while the
-  next batch is worked out, its foreign keys checked at its end rather than all at the commit;
+  (``audit_record_many``); each batch's write runs in a helper thread while the next batch is
+  read and worked out (on PostgreSQL its foreign keys checked at its end rather than all at
+  the commit);
 - a complaint's ``due_at`` and ``warn_at`` come from its profile's clocks with no events, worked
   out with the calendars once per profile and receipt instant (a CFPB file of a million rows has
   a few thousand receipt dates), not once per row;
@@ -297,6 +301,7 @@ class _CaseImporter(Importer):
     key = "external_id"
     batch_size = BATCH_SIZE
     queue_column = "queue"
+    single_pass = True
     # A row's fields depend on the rows before it in the batch (a repeat complainant).
     rows_depend_on_each_other = False
 
@@ -447,13 +452,20 @@ class _CaseImporter(Importer):
     # The framework's hooks --------------------------------------------------------------------
 
     def check_batch(self, rows: list[Row], report: Report) -> None:
+        """Work out each row's case (kept in ``row.prepared`` for ``apply_batch``, which
+        follows at once in a single pass), refusing the rows that cannot be one. Rows that
+        depend on the rows before them are worked out again by ``apply_batch``, in order,
+        once the repeated ids are out."""
         self.collections.start()
         self.prepare_batch(rows)
         for row in rows:
             try:
-                self.case_fields(row, check_only=True)
+                fields = self.case_fields(row, check_only=self.rows_depend_on_each_other)
             except _Refused as refusal:
                 self.reject(row, report, refusal.column, refusal.code, **refusal.params)
+                continue
+            if not self.rows_depend_on_each_other:
+                row.prepared = fields
 
     def prepare_batch(self, rows: list[Row]) -> None:
         """Batch look-ups ``case_fields`` needs (one query each)."""
@@ -494,27 +506,8 @@ class _CaseImporter(Importer):
         self.collections.stop()
 
     def apply_batch(self, rows: list[Row]) -> None:
-        self.collections.start()
-        # Which rows' cases exist is asked after their fields are worked out, when the rows of
-        # a batch do not depend on each other: on PostgreSQL the previous batch's COPY is
-        # still running meanwhile, and the first query waits for it.
-        existing = self.existing_keys(rows) if self.rows_depend_on_each_other else None
-        self.prepare_batch(rows)
-        cases = []
-        for row in rows:
-            fields = self.case_fields(row)
-            late = fields.pop("late", None)
-            if existing is not None and self._key(fields) in existing:
-                self.unchanged += 1
-                continue
-            self.clock_fields(fields, late=late)
-            self.noted(fields)
-            cases.append(fields)
-        if existing is None:
-            existing = self.existing_keys(rows)
-            new = [fields for fields in cases if self._key(fields) not in existing]
-            self.unchanged += len(cases) - len(new)
-            cases = new
+        """Write the cases of the batch ``check_batch`` just checked (its look-ups still hold)."""
+        cases = self._new_cases(rows)
         if not cases:
             return
         made = self.writer.write_cases(cases, self.now)
@@ -534,6 +527,26 @@ class _CaseImporter(Importer):
         )
         self.writer.send()
         self.created += len(made)
+
+    def _new_cases(self, rows: list[Row]) -> list[dict]:
+        """The fields of the rows' cases that do not exist yet, their clocks set. Asking which
+        exist is the batch's first query: on PostgreSQL it waits for the previous batch's
+        COPY, which ran while this batch was read and checked."""
+        existing = self.existing_keys(rows)
+        cases = []
+        for row in rows:
+            if row.prepared is None:
+                fields = self.case_fields(row)
+            else:
+                fields, row.prepared = row.prepared, None
+            late = fields.pop("late", None)
+            if self._key(fields) in existing:
+                self.unchanged += 1
+                continue
+            self.clock_fields(fields, late=late)
+            self.noted(fields)
+            cases.append(fields)
+        return cases
 
     @staticmethod
     def _key(fields: dict) -> tuple[str, str]:

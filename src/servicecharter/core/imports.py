@@ -1,10 +1,18 @@
 """Reading and validating CSV/XLSX imports, for every module.
 
-An import runs in two passes, so memory stays flat whatever the file's size: the first pass
-streams the stored file, parses and checks every row and collects the errors (only the keys
-seen and the numbers of the bad lines are kept), writing the parsed rows to a spool on disk;
-the second pass, inside one transaction, reads them back and applies the good ones in batches.
-Nothing is applied when a row is bad, unless the user chose to skip bad rows.
+Memory stays flat whatever the file's size: the file is streamed, batch by batch, and only the
+keys seen (on disk) and the numbers of the bad lines are kept. Nothing is applied when a row is
+bad, unless the user chose to skip bad rows. An import runs in one of two ways:
+
+- **two passes** (``validate``, then ``apply``): the first parses and checks every row and
+  collects the errors, writing the parsed rows to a spool on disk; the second, inside one
+  transaction, reads them back and applies the good ones. For importers whose checks need the
+  whole file (a department tree) before anything is written;
+- **one pass** (``import_in_one_pass``, for importers with ``single_pass``): each batch is
+  checked and written at once, inside the import's transaction, so the database writes one
+  batch while the next is read and checked. Once a row is bad nothing more is written, but
+  every row is still checked, and the caller rolls the transaction back: the report is the
+  same, and nothing is left half-imported.
 
 A module describes its file with an ``Importer`` subclass in its own ``imports.py`` and
 registers it with ``register``; ``importer_for`` finds every module's importers by
@@ -20,8 +28,8 @@ import io
 import json
 import pickle
 import re
+import sqlite3
 import tempfile
-import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -279,6 +287,9 @@ class Row:
     line: int
     values: dict[str, Any]
     ok: bool = True
+    # What ``check_batch`` worked out for ``apply_batch`` in a single pass (the record's
+    # fields, say), so it is not worked out twice.
+    prepared: Any = None
 
 
 @dataclass
@@ -329,6 +340,9 @@ class Importer:
     columns: tuple[Column, ...] = ()
     key: str = ""  # the column that identifies a record: duplicates are refused, matches updated
     batch_size: int = 1000
+    # Check and write each batch in one pass (``import_in_one_pass``). Only for importers
+    # whose rows can be judged batch by batch: ``check_file`` must find no row errors then.
+    single_pass: bool = False
 
     def __init__(self, *, user):
         self.user = user
@@ -562,16 +576,17 @@ class RowSpool:
 
 
 class SeenKeys:
-    """The keys met so far in a file and the line of each, kept in a temporary table rather
-    than in memory, so validating a file of a million rows needs no more memory than one of a
-    thousand. Two queries per batch."""
+    """The keys met so far in a file and the line of each, kept in a private SQLite database
+    on disk (deleted when closed): constant memory whatever the file's size, and no round trip
+    to the main database, whose connection may be busy writing the previous batch."""
 
     def __init__(self):
-        self.table = connection.ops.quote_name(f"import_seen_{uuid.uuid4().hex[:16]}")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {self.table} (k TEXT PRIMARY KEY, line INTEGER)"
-            )
+        # An empty name opens a private temporary database on disk; only this object uses it.
+        self.db = sqlite3.connect("", check_same_thread=False)
+        self.db.executescript(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+            "CREATE TABLE seen (k TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID;"
+        )
 
     def first_lines(self, keyed: list[tuple[str, int]]) -> dict[int, int]:
         """line → first line of the same key, for each of ``keyed`` (key, line) met before."""
@@ -584,50 +599,25 @@ class SeenKeys:
                 first_in_batch[key] = line
         if not first_in_batch:
             return repeats
-        keys = list(first_in_batch)
-        with connection.cursor() as cursor:
-            earlier = self._earlier(cursor, keys)
-            new = [(key, line) for key, line in first_in_batch.items() if key not in earlier]
-            if new:
-                self._insert(cursor, new)
+        # The batch's keys travel as one JSON parameter (no limit on their number).
+        earlier = dict(
+            self.db.execute(
+                "SELECT seen.k, seen.line FROM json_each(?) AS batch "
+                "JOIN seen ON seen.k = batch.value",
+                [json.dumps(list(first_in_batch))],
+            )
+        )
+        self.db.executemany(
+            "INSERT INTO seen (k, line) VALUES (?, ?)",
+            [(key, line) for key, line in first_in_batch.items() if key not in earlier],
+        )
         for key, line in keyed:
             if key in earlier:
                 repeats[line] = earlier[key]
         return repeats
 
-    # On PostgreSQL the keys travel as one JSON parameter: psycopg takes longer to split a
-    # query of a thousand placeholders than the database takes to answer it, and longer to
-    # write a list as an array than ``json`` takes to write it as text.
-
-    def _earlier(self, cursor, keys: list[str]) -> dict[str, int]:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"SELECT k, line FROM {self.table} WHERE k = ANY({_JSON_TEXT_ARRAY})",
-                [json.dumps(keys)],
-            )
-        else:
-            cursor.execute(
-                f"SELECT k, line FROM {self.table} WHERE k IN ({', '.join(['%s'] * len(keys))})",
-                keys,
-            )
-        return dict(cursor.fetchall())
-
-    def _insert(self, cursor, new: list[tuple[str, int]]) -> None:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"INSERT INTO {self.table} (k, line) "
-                f"SELECT pair->>0, (pair->>1)::int FROM json_array_elements(%s::json) AS pair",
-                [json.dumps(new)],
-            )
-            return
-        cursor.execute(
-            f"INSERT INTO {self.table} (k, line) VALUES " + ", ".join(["(%s, %s)"] * len(new)),
-            [value for pair in new for value in pair],
-        )
-
     def close(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+        self.db.close()
 
 
 # A JSON array of text (one parameter) as a PostgreSQL array of text.
@@ -722,6 +712,51 @@ def apply(
     finally:
         importer.close()
     return applied
+
+
+def import_in_one_pass(
+    importer: Importer,
+    stream: BinaryIO,
+    file_name: str,
+    *,
+    skip_bad_rows: bool,
+    on_progress=None,
+) -> tuple[Report, int, int]:
+    """Check each batch and write it at once (see the module's notes): the caller holds the
+    transaction and rolls it back when the report has errors and bad rows are not skipped.
+    Returns the report, the number of data rows and the number of rows applied."""
+    report = Report()
+    seen = SeenKeys()
+    total = applied = 0
+    writing = True
+    try:
+        for batch in batched_rows(
+            iter_rows(importer, stream, file_name, report), importer.batch_size
+        ):
+            importer.check_batch([row for row in batch if row.ok], report)
+            _reject_repeated_keys(importer, batch, seen, report)
+            total += len(batch)
+            # After a bad row the transaction will be rolled back: writing on is wasted.
+            writing = writing and (skip_bad_rows or not report.bad_lines)
+            if writing:
+                good = [row for row in batch if row.ok]
+                if good:
+                    importer.apply_batch(good)
+                applied += len(good)
+            if on_progress:
+                on_progress(total)
+        if not report.file_error:
+            importer.check_file(report)
+            writing = writing and (skip_bad_rows or not report.bad_lines)
+            if writing:
+                importer.apply_finish()
+    except UnreadableFile:
+        report = Report()
+        report.refuse_file("", "unreadable")
+    finally:
+        seen.close()
+        importer.close()
+    return report, total, applied if writing and not report.file_error else 0
 
 
 def _second_pass_batches(

@@ -2,9 +2,12 @@
 
 An upload is stored, recorded as an ``ImportJob`` and processed after commit: inline when the
 file is small (the answer is on the next page at once), otherwise by the background worker.
-Processing validates the whole file first (``core.imports.validate``) and applies it in one
-transaction only when it is valid, or when the user chose to skip bad rows. The stored file
-is deleted when the job ends: uploads hold personal data and are kept no longer than needed.
+Nothing is imported unless every row is good or the user chose to skip bad rows: an importer
+either validates the whole file first and then applies it in one transaction, or checks and
+writes it in one pass inside one transaction, rolled back when a row was bad (see
+``core.imports``). Progress goes to ``core.progress``, which other processes can read while
+the transaction runs. The stored file is deleted when the job ends: uploads hold personal data
+and are kept no longer than needed.
 """
 
 import logging
@@ -25,6 +28,7 @@ from servicecharter.core.context import Actor, reset_actor, set_actor
 from servicecharter.core.exports import Exporter
 from servicecharter.core.imports import ImportState
 from servicecharter.core.models import ImportJob
+from servicecharter.core.progress import progress_clear, progress_set
 
 logger = logging.getLogger(__name__)
 
@@ -108,14 +112,33 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     return job
 
 
+def progress_token(job: ImportJob) -> str:
+    return f"import:{job.pk}:{job.stored_file}"
+
+
+class _Rejected(Exception):
+    """A single-pass import found bad rows: its transaction is rolled back."""
+
+
 def _process(job: ImportJob) -> None:
     importer = core_imports.importers()[job.kind](user=job.created_by)
+    try:
+        if importer.single_pass:
+            _process_in_one_pass(job, importer)
+        else:
+            _process_in_two_passes(job, importer)
+    finally:
+        progress_clear(progress_token(job))
+
+
+def _process_in_two_passes(job: ImportJob, importer) -> None:
     with default_storage.open(job.stored_file, "rb") as stream:
         job.rows_total = core_imports.count_rows(stream, job.file_name)
     ImportJob.objects.filter(pk=job.pk).update(rows_total=job.rows_total)
 
     def progress(done: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(rows_done=done)
+        percent = 100 * done // job.rows_total if job.rows_total else 0
+        progress_set(progress_token(job), done=done, percent=percent)
 
     with default_storage.open(job.stored_file, "rb") as stream:
         report, total = core_imports.validate(importer, stream, job.file_name, progress)
@@ -123,23 +146,69 @@ def _process(job: ImportJob) -> None:
     if report.file_error or (errors and not job.skip_bad_rows):
         _finish(job, ImportState.REJECTED, errors, rows_total=total)
         return
-    ImportJob.objects.filter(pk=job.pk).update(
-        state=ImportState.APPLYING, rows_total=total, rows_done=0
-    )
+    ImportJob.objects.filter(pk=job.pk).update(state=ImportState.APPLYING, rows_total=total)
     with transaction.atomic():
         with default_storage.open(job.stored_file, "rb") as stream:
             applied = core_imports.apply(importer, stream, job.file_name, report)
-        audit_record(
-            action=f"import.{job.kind}",
-            obj=job,
-            changes={
-                "rows": total,
-                "created": importer.created,
-                "updated": importer.updated,
-                "skipped": len(report.bad_lines),
-            },
-        )
-        _finish(job, ImportState.DONE, errors, rows_total=total, rows_imported=applied)
+        _record_and_finish(job, importer, errors, total, applied, skipped=len(report.bad_lines))
+
+
+def _process_in_one_pass(job: ImportJob, importer) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(state=ImportState.APPLYING)
+    try:
+        with transaction.atomic():
+            with default_storage.open(job.stored_file, "rb") as stream:
+                report, total, applied = core_imports.import_in_one_pass(
+                    importer,
+                    stream,
+                    job.file_name,
+                    skip_bad_rows=job.skip_bad_rows,
+                    on_progress=_progress_of_reading(job, stream),
+                )
+            errors = report.as_json()
+            if report.file_error or (errors and not job.skip_bad_rows):
+                raise _Rejected(errors, total)
+            _record_and_finish(job, importer, errors, total, applied, skipped=len(report.bad_lines))
+    except _Rejected as rejected:
+        errors, total = rejected.args
+        _finish(job, ImportState.REJECTED, errors, rows_total=total)
+
+
+def _progress_of_reading(job: ImportJob, stream):
+    """A progress callback for a file read once: the share of its bytes read (a CSV row's
+    length varies, a quoted value may span lines, and counting rows first would mean reading
+    it twice), or of its rows for an XLSX file, whose sheet records its size."""
+    token = progress_token(job)
+    if job.file_name.lower().endswith(".xlsx"):
+        with default_storage.open(job.stored_file, "rb") as sized:
+            rows = core_imports.count_rows(sized, job.file_name)
+
+        def share(done: int) -> float:
+            return done / rows if rows else 0.0
+    else:
+        size = default_storage.size(job.stored_file)
+
+        def share(done: int) -> float:
+            return stream.tell() / size if size else 0.0
+
+    def progress(done: int) -> None:
+        progress_set(token, done=done, percent=int(100 * share(done)))
+
+    return progress
+
+
+def _record_and_finish(job: ImportJob, importer, errors, total, applied, *, skipped) -> None:
+    audit_record(
+        action=f"import.{job.kind}",
+        obj=job,
+        changes={
+            "rows": total,
+            "created": importer.created,
+            "updated": importer.updated,
+            "skipped": skipped,
+        },
+    )
+    _finish(job, ImportState.DONE, errors, rows_total=total, rows_imported=applied)
 
 
 def _finish(job: ImportJob, state: str, errors: list, **counts) -> None:

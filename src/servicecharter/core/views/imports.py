@@ -18,10 +18,12 @@ from servicecharter.accounts.scoping import has_capability
 from servicecharter.core import exports as core_exports
 from servicecharter.core.imports import FINISHED_STATES, ImportState, error_message
 from servicecharter.core.models import ImportJob
+from servicecharter.core.progress import progress_get
 from servicecharter.core.services.imports import (
     export_start,
     import_job_create,
     import_kinds_for,
+    progress_token,
 )
 
 RECENT_JOBS = 20
@@ -109,12 +111,14 @@ def import_detail(request, pk: int):
     job = _own_job(request, pk)
     finished = job.state in FINISHED_STATES
     errors = [{**error, "message": error_message(error)} for error in job.errors[:SHOWN_ERRORS]]
+    done, percent = (None if finished else progress_get(progress_token(job))) or (0, 0)
     context = {
         "job": job,
         "finished": finished,
         "errors": errors,
         "more_errors": max(len(job.errors) - SHOWN_ERRORS, 0),
-        "percent": int(100 * job.rows_done / job.rows_total) if job.rows_total else 0,
+        "done": done,
+        "percent": percent,
         "state_label": _state_label(job.state),
         "kind_label": import_kinds_for(request.user).get(job.kind, job.kind),
     }
