@@ -424,6 +424,20 @@ def test_a_query_waits_for_the_batch_being_written(tree, complaints_officer, tra
     assert Case.objects.count() == 1500
 
 
+def test_ids_taken_ahead_are_never_given_twice(db):
+    """A writer in the background takes ids a few batches ahead; on SQLite, where ids come after
+    the highest row, the next allocation must also come after the ids taken but not written."""
+    from django.db import transaction
+
+    from servicecharter.cases.bulk import IdPool
+
+    with transaction.atomic():
+        pool = IdPool(Case, ahead=3)
+        taken = [pool.take(2) for _ in range(4)]
+    flat = [case_id for ids in taken for case_id in ids]
+    assert len(set(flat)) == 8 and flat == sorted(flat)
+
+
 # --- scope ---------------------------------------------------------------------------------------
 
 

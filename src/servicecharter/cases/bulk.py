@@ -275,10 +275,11 @@ class BackgroundWrites:
                         pass
 
 
-def allocate_ids(model, count: int) -> list[int]:
+def allocate_ids(model, count: int, *, after: int = 0) -> list[int]:
     """``count`` new primary keys of ``model``, before its rows are written. On SQLite the ids
-    after the highest ever given (AUTOINCREMENT's own rule); safe because an import or seed
-    transaction holds SQLite's write lock from its start (transaction_mode IMMEDIATE)."""
+    after the highest ever given (AUTOINCREMENT's own rule), and after ``after`` (the highest
+    the caller holds unwritten); safe because an import or seed transaction holds SQLite's
+    write lock from its start (transaction_mode IMMEDIATE)."""
     if count == 0:
         return []
     table = model._meta.db_table
@@ -296,8 +297,31 @@ def allocate_ids(model, count: int) -> list[int]:
         highest = cursor.fetchone()[0] or 0
         cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
         row = cursor.fetchone()
-        highest = max(highest, row[0] if row else 0)
+        highest = max(highest, row[0] if row else 0, after)
     return list(range(highest + 1, highest + 1 + count))
+
+
+class IdPool:
+    """New primary keys of ``model``, allocated ``ahead`` at a time (at least). The query that
+    allocates them waits for the write in flight, so a writer in the background asks it once
+    every few batches instead of before each, and builds the next batch's rows while the
+    previous batch is written. Ids left over at the end are never used (a gap, as a rolled
+    back insert leaves)."""
+
+    def __init__(self, model, *, ahead: int = 0):
+        self.model = model
+        self.ahead = ahead
+        self.ids: list[int] = []
+        self.highest = 0
+
+    def take(self, count: int) -> list[int]:
+        if len(self.ids) < count:
+            wanted = max(count - len(self.ids), self.ahead)
+            more = allocate_ids(self.model, wanted, after=self.highest)
+            self.ids.extend(more)
+            self.highest = more[-1] if more else self.highest
+        taken, self.ids = self.ids[:count], self.ids[count:]
+        return taken
 
 
 def _prefix_of(received_at: datetime) -> str:
@@ -319,12 +343,16 @@ class CaseWriter:
     ``pending`` until ``send``; with ``background`` the writes run while the caller
     prepares its next batch. Call ``wait`` at the end."""
 
+    # Case ids allocated at a time when writing in the background (a few batches' worth).
+    IDS_AHEAD = 10_000
+
     def __init__(self, *, background: bool = False):
         self.cases = BulkTable(Case, with_pk=True)
         self.timeline = BulkTable(TimelineEntry, with_pk=False)
         self._prefixes = Memo()
         self.pending: list[tuple[BulkTable, list[tuple]]] = []
         self.copies = BackgroundWrites() if background else None
+        self.ids = IdPool(Case, ahead=self.IDS_AHEAD if background else 0)
 
     def reference(self, case_id: int, received_at: datetime) -> str:
         """``services.reference_for``, with its date part worked out once per receipt instant
@@ -338,8 +366,7 @@ class CaseWriter:
         """Queue ``cases`` (field → value; every NOT NULL field without a default given) and
         return (id, reference) of each, in order. ``finish(values)``, if given, completes a
         case's values once its id and reference are known."""
-        self.wait()  # ids come after those of the rows still being written
-        ids = allocate_ids(Case, len(cases))
+        ids = self.ids.take(len(cases))
         rows, made = [], []
         for case_id, values in zip(ids, cases, strict=True):
             reference = self.reference(case_id, values["received_at"])
