@@ -19,10 +19,11 @@ them; otherwise the top department of the importer's scope.
 **The bulk path** writes no row at a time and emits no events (imported cases are history, not
 news; a breach that happened before the import is recorded, not announced):
 
-- primary keys are allocated once per batch (a sequence range on PostgreSQL; on SQLite, under the
-  write lock the import transaction holds, the next ids after the table's highest), so each case
-  gets its readable reference from ``services.reference_for`` before it is written — the same
-  ``C<yymm>-<id>`` every other case has;
+- primary keys are allocated a few batches ahead (a sequence range on PostgreSQL; on SQLite,
+  under the write lock the import transaction holds, the next ids after the table's highest and
+  after those already taken), so each case gets its readable reference from
+  ``services.reference_for`` before it is written — the same ``C<yymm>-<id>`` every other case
+  has;
 - the file is read once (``single_pass``): each batch is checked and written at once inside
   the import's transaction, which is rolled back when a row is bad and bad rows are not
   skipped;
@@ -460,7 +461,7 @@ class _CaseImporter(Importer):
         self.prepare_batch(rows)
         for row in rows:
             try:
-                fields = self.case_fields(row, check_only=self.rows_depend_on_each_other)
+                fields = self.case_fields(row)
             except _Refused as refusal:
                 self.reject(row, report, refusal.column, refusal.code, **refusal.params)
                 continue
@@ -619,7 +620,7 @@ class CfpbCaseImporter(_CaseImporter):
     def system_of(self, row: Row) -> str:
         return CFPB
 
-    def case_fields(self, row: Row, *, check_only: bool = False) -> dict:
+    def case_fields(self, row: Row) -> dict:
         values = row.values
         product, channel = values["Product"], values["Submitted via"]
         vulnerable = CFPB_VULNERABLE_TAG in (values.get("Tags") or "")
@@ -633,8 +634,6 @@ class CfpbCaseImporter(_CaseImporter):
             (day, profile_key),
             lambda: self.localise("Date received", datetime.combine(day, time()), profile_key),
         )
-        if check_only:
-            return {}
         state, outcome = values["Company response to consumer"]
         issue = values["Issue"]
         disputed = values.get("Consumer disputed?")
@@ -978,7 +977,7 @@ class NativeCaseImporter(_CaseImporter):
 
     # One row -------------------------------------------------------------------------------------
 
-    def case_fields(self, row: Row, *, check_only: bool = False) -> dict:
+    def case_fields(self, row: Row) -> dict:
         values = row.values
         kind, channel = values["kind"], values["channel"]
         jurisdiction = values.get("jurisdiction") or Jurisdiction.CN

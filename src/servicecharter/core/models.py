@@ -209,7 +209,8 @@ class NotificationPreference(models.Model):
 
 
 class ImportJob(TimeStamped):
-    """A CSV/XLSX import of any module: validated in full first, then applied in one transaction."""
+    """A CSV/XLSX import of any module, applied in one transaction, all or nothing (unless bad
+    rows are skipped): validated in full first, or checked and written batch by batch."""
 
     kind = models.CharField(_("kind"), max_length=20)
     file_name = models.CharField(_("file"), max_length=255)
