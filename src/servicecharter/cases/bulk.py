@@ -30,6 +30,7 @@ from servicecharter.cases.services import (
 )
 from servicecharter.cases.severity import score_severity
 from servicecharter.core.calendars import get_calendar
+from servicecharter.core.imports import BINARY_TYPES, binary_copy_types
 from servicecharter.org.choices import Channel
 from servicecharter.org.models import BusinessType
 
@@ -106,14 +107,7 @@ class BulkTable:
         """psycopg's names of the columns' types, when every one can go in PostgreSQL's binary
         COPY format: the database then reads numbers and instants as they are stored instead
         of parsing their text, and psycopg writes them for about half the cost."""
-        names = []
-        for field in self.fields:
-            db_type = (field.db_type(connection) or "").split("(", 1)[0].strip().lower()
-            name = _BINARY_TYPES.get(db_type)
-            if name is None:
-                return None
-            names.append(name)
-        return names
+        return binary_copy_types(self.fields, _BINARY_TYPES)
 
     def insert_statement(self, mark: str = "%s") -> str:
         quote = connection.ops.quote_name
@@ -132,20 +126,10 @@ class BulkTable:
             cursor.executemany(self.insert_statement(), rows)
 
 
-# Django's PostgreSQL column types (before any "(length)") and psycopg's names for them, for
-# binary COPY. A row's values must then be of the column's Python type, as ``BulkTable.row``
-# gives them; JSON goes in as the JSON text ``BulkTable.row`` makes of it.
-_BINARY_TYPES = {
-    "varchar": "varchar",
-    "text": "text",
-    "boolean": "bool",
-    "smallint": "int2",
-    "integer": "int4",
-    "bigint": "int8",
-    "numeric": "numeric",
-    "jsonb": "jsonb",
-    "timestamp with time zone": "timestamptz",
-}
+# The core's binary COPY types, and two more: a row's values must be of the column's Python
+# type, as ``BulkTable.row`` gives them (Decimal for numeric); JSON goes in as the JSON text
+# ``BulkTable.row`` makes of it (see ``_copy``).
+_BINARY_TYPES = {**BINARY_TYPES, "numeric": "numeric", "jsonb": "jsonb"}
 
 
 def _json_text_as_is(value) -> str:

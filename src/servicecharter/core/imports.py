@@ -817,7 +817,7 @@ def bulk_insert(
     data) instead of each waiting for the other.
 
     ``binary=True`` sends the rows in PostgreSQL's binary COPY format when every column has
-    one of a few plain types (``_BINARY_TYPES``), which costs Python half as much as the text
+    one of a few plain types (``BINARY_TYPES``), which costs Python half as much as the text
     format; the values must then be of the column's Python type (an int for an integer, not
     "5"), as an importer's parsers give them."""
     if not records:
@@ -839,7 +839,7 @@ def bulk_insert(
         )
         ids = [next_id for (next_id,) in cursor.fetchall()]
         columns = ", ".join(quote(field.column) for field in fields)
-        types = _binary_types(fields) if binary else None
+        types = binary_copy_types(fields) if binary else None
         statement = f"COPY {quote(table)} ({columns}) FROM STDIN"
         if types is not None:
             statement += " (FORMAT BINARY)"
@@ -861,7 +861,7 @@ def bulk_insert(
 
 # Django's PostgreSQL column types (before any "(length)") that binary COPY is used for, and
 # the name psycopg knows each by.
-_BINARY_TYPES = {
+BINARY_TYPES = {
     "varchar": "varchar",
     "text": "text",
     "boolean": "bool",
@@ -873,13 +873,13 @@ _BINARY_TYPES = {
 }
 
 
-def _binary_types(fields) -> list[str] | None:
+def binary_copy_types(fields, types: dict[str, str] = BINARY_TYPES) -> list[str] | None:
     """The psycopg type names of the columns for a binary COPY, or None when one of them has
-    another type (the text format then serves)."""
+    a type not in ``types`` (the text format then serves)."""
     names = []
     for model_field in fields:
         db_type = (model_field.db_type(connection) or "").split("(", 1)[0].strip().lower()
-        name = _BINARY_TYPES.get(db_type)
+        name = types.get(db_type)
         if name is None:
             return None
         names.append(name)
