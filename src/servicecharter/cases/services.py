@@ -671,6 +671,14 @@ def _stop_clocks(case: Case, now: datetime) -> list[str]:
     return sorted(set(fields))
 
 
+def breach_event(case: Case, *, due_at: str, breached_at: str) -> tuple[dict, str]:
+    """The payload and dedupe key of ``case.deadline_breached`` for a breach of the deadline
+    ``due_at`` recorded at ``breached_at`` (both ISO text): one event per claim, so a reopened
+    case whose new deadline falls on the same instant breaches again."""
+    payload = _case_payload(case, due_at=due_at, breached_at=breached_at)
+    return payload, f"case.breached:{case.pk}:{due_at}:{breached_at}"
+
+
 def _case_payload(case: Case, **extra) -> dict:
     handler_staff = getattr(case.handler, "staff_id", None) if case.handler_id else None
     return {
@@ -1251,15 +1259,11 @@ def _breach_many(ids: list[int], now: datetime) -> None:
         for case in cases
     )
     audit_record_many(_audit_rows("case.deadline_breached", cases, "due_at"))
+    # A second worker never gets here: the claim is exclusive.
     emit_many(
         "case.deadline_breached",
         (
-            (
-                _case_payload(case, due_at=case.due_at.isoformat(), breached_at=now.isoformat()),
-                # One per claim: a reopened case whose new deadline falls on the same instant
-                # breaches again; a second worker never gets here (the claim is exclusive).
-                f"case.breached:{case.pk}:{case.due_at.isoformat()}:{now.isoformat()}",
-            )
+            breach_event(case, due_at=case.due_at.isoformat(), breached_at=now.isoformat())
             for case in cases
         ),
     )

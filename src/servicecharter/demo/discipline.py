@@ -32,6 +32,7 @@ from servicecharter.accounts.models import User
 from servicecharter.cases.choices import EscalationTarget, TimelineKind
 from servicecharter.cases.choices import Severity as CaseSeverity
 from servicecharter.cases.models import TimelineEntry
+from servicecharter.cases.services import breach_event
 from servicecharter.core.events import emit_many
 from servicecharter.core.models import Event
 from servicecharter.core.services.events import deliver_due
@@ -42,6 +43,7 @@ from servicecharter.discipline.rulebook_services import (
     rulebook_acknowledge,
     rulebook_version_in_force,
 )
+from servicecharter.discipline.subscribers import breach_violation_key
 from servicecharter.discipline.violations import (
     MONEY_MODERATE,
     violation_confirm,
@@ -112,33 +114,22 @@ def _breaches_by_handler(entries) -> list[tuple[User, list]]:
     return sorted(by_handler.values(), key=lambda item: (-len(item[1]), item[0].username))
 
 
-def _payload(entry) -> dict:
+def _breach_event(entry) -> tuple[dict, str]:
+    """The event the sweep emitted, or would have emitted, for a recorded breach."""
     case = entry.case
-    return {
-        "case_id": case.pk,
-        "reference": case.reference,
-        "department_id": case.department_id,
-        "handler_user_id": case.handler_id,
-        "handler_staff_id": case.handler.staff_id,
-        "due_at": entry.data.get("due_at") or case.due_at.isoformat(),
-        "breached_at": entry.at.isoformat(),
-    }
-
-
-def _breach_key(payload: dict) -> str:
-    # The key the deadline sweep gives the event (cases.services._breach_many).
-    return f"case.breached:{payload['case_id']}:{payload['due_at']}:{payload['breached_at']}"
+    due_at = entry.data.get("due_at") or case.due_at.isoformat()
+    return breach_event(case, due_at=due_at, breached_at=entry.at.isoformat())
 
 
 def _violations_from(entries) -> list[Violation]:
     """Emit the breach events the sweep would have emitted (one it did emit is kept) and
     deliver them as the worker does; the discipline subscriber records the violations."""
-    payloads = [_payload(entry) for entry in entries]
-    keys = [_breach_key(p) for p in payloads]
-    emit_many(BREACHED, zip(payloads, keys, strict=True))
+    events = [_breach_event(entry) for entry in entries]
+    emit_many(BREACHED, events)
+    keys = [key for _payload, key in events]
     for event_id in Event.objects.filter(dedupe_key__in=keys).values_list("pk", flat=True):
         deliver_due(worker_id=WORKER, event_id=event_id)
-    sources = [f"{BREACHED}:{p['case_id']}:{p['due_at']}:{p['handler_staff_id']}" for p in payloads]
+    sources = [breach_violation_key(payload) for payload, _key in events]
     found = {v.source_key: v for v in Violation.objects.filter(source_key__in=sources)}
     return [found[key] for key in sources if key in found]
 

@@ -52,6 +52,22 @@ def _when(value, event) -> datetime:
     return parsed or event.created_at or timezone.now()
 
 
+def _source_key(event_name: str, fact_id, staff_id) -> str:
+    return f"{event_name}:{fact_id}:{staff_id}"
+
+
+def _breach_fact(payload: dict) -> str:
+    # One per deadline: a reopened case that breaches its new deadline is a new fact.
+    return f"{payload['case_id']}:{payload.get('due_at', '')}"
+
+
+def breach_violation_key(payload: dict) -> str:
+    """The source key of the violation a ``case.deadline_breached`` payload records."""
+    return _source_key(
+        "case.deadline_breached", _breach_fact(payload), payload.get("handler_staff_id")
+    )
+
+
 def _record(
     event, *, code: str, staff_id, fact_id, occurred_at, summary, evidence, grading, money_lost=None
 ):
@@ -67,7 +83,7 @@ def _record(
         vtype=vtype,
         staff=staff,
         source=event.name,
-        source_key=f"{event.name}:{fact_id}:{staff.pk}",
+        source_key=_source_key(event.name, fact_id, staff.pk),
         occurred_at=occurred_at,
         summary=summary,
         evidence=evidence,
@@ -134,8 +150,7 @@ def on_deadline_breached(event) -> None:
         event,
         code=LATE_HANDLING,
         staff_id=payload.get("handler_staff_id"),
-        # One per deadline: a reopened case that breaches its new deadline is a new fact.
-        fact_id=f"{payload['case_id']}:{payload.get('due_at', '')}",
+        fact_id=_breach_fact(payload),
         occurred_at=_when(payload.get("breached_at"), event),
         summary=payload.get("reference", ""),
         evidence=_case_evidence(payload),
