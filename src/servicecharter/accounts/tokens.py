@@ -278,15 +278,14 @@ def authenticate_token(raw: str) -> ApiToken | None:
     return token
 
 
+_USER_JOIN = (("user", User, "u", tuple(f.name for f in User._meta.concrete_fields), "JOIN"),)
+
+
 def _token_with_user(prefix: str) -> ApiToken | None:
     """The token of ``prefix`` with its user loaded alongside (SQL written once per process:
     every API call starts here)."""
-    user_columns = tuple(field.name for field in User._meta.concrete_fields)
     found = select_objects(
-        ApiToken,
-        f"m.{column(ApiToken, 'prefix')} = %s",
-        [prefix],
-        joins=(("user", User, "u", user_columns, "JOIN"),),
+        ApiToken, f"m.{column(ApiToken, 'prefix')} = %s", [prefix], joins=_USER_JOIN
     )
     return found[0] if found else None
 
