@@ -68,7 +68,7 @@ from servicecharter.core.audit import audit_record, audit_record_many
 from servicecharter.core.events import emit, emit_many
 from servicecharter.core.notifications import notify, register_kind
 from servicecharter.org.choices import Channel
-from servicecharter.org.models import Department
+from servicecharter.org.models import Department, path_and_ancestors
 
 register_kind("cases.assigned", gettext_lazy("A case is assigned to me"))
 register_kind("cases.deadline_warning", gettext_lazy("A case of mine nears its deadline"))
@@ -1227,8 +1227,7 @@ def _recipients_of(department: Department, roles: tuple[str, ...], cache: dict) 
     from servicecharter.accounts.models import User
 
     if department.pk not in cache:
-        path = department.path
-        ancestors = [path[:end] for end in range(7, len(path) + 1, 7)]
+        ancestors = path_and_ancestors(department.path)
         cache[department.pk] = list(
             User.objects.filter(
                 is_active=True,

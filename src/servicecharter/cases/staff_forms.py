@@ -33,19 +33,13 @@ from servicecharter.core import pii
 from servicecharter.core.templatetags.formatting import money
 from servicecharter.org.choices import Channel, StaffStatus
 from servicecharter.org.forms import DepartmentChoiceField
-from servicecharter.org.models import Department, Product, Staff
+from servicecharter.org.models import Department, Product, Staff, path_and_ancestors
 
 # A reference as ``services.reference_for`` writes it: found through its unique index.
 REFERENCE = re.compile(r"^C\d{4}-\d{7}$", re.IGNORECASE)
-PATH_STEP = 7  # a department path is "000001.000002.": seven characters a level
 
 
 # Who may handle cases where -------------------------------------------------------------
-
-
-def _ancestors(path: str) -> list[str]:
-    """The paths of a department and of every department above it."""
-    return [path[:end] for end in range(PATH_STEP, len(path) + 1, PATH_STEP)]
 
 
 def _handlers(where: Q) -> QuerySet:
@@ -61,7 +55,7 @@ def _handlers(where: Q) -> QuerySet:
 
 def handlers_covering(department: Department) -> QuerySet:
     """The users who may handle a case in ``department``'s queue."""
-    return _handlers(Q(role_grants__department__path__in=_ancestors(department.path)))
+    return _handlers(Q(role_grants__department__path__in=path_and_ancestors(department.path)))
 
 
 def handlers_meeting(user, capability: str) -> QuerySet:
@@ -70,7 +64,7 @@ def handlers_meeting(user, capability: str) -> QuerySet:
     where = Q(pk__in=[])
     for root in scope_paths(user, capability):
         where |= Q(role_grants__department__path__startswith=root)
-        where |= Q(role_grants__department__path__in=_ancestors(root))
+        where |= Q(role_grants__department__path__in=path_and_ancestors(root))
     return _handlers(where)
 
 

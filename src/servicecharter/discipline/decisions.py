@@ -79,7 +79,7 @@ from servicecharter.discipline.models import (
     LedgerEntry,
     Violation,
 )
-from servicecharter.org.models import Staff
+from servicecharter.org.models import Staff, path_and_ancestors
 
 register_kind(
     "discipline.decision",
@@ -497,8 +497,7 @@ def decision_propose_direct(
 def approvers_for(decision: Decision):
     """Active people who may approve ``decision``: an approving role granted on its department
     or above it; never the proposer nor the employee concerned."""
-    path = decision.department.path  # "000001.000004." — each ancestor's path is a prefix
-    above = [path[: end + 1] for end, char in enumerate(path) if char == "."]
+    above = path_and_ancestors(decision.department.path)
     return (
         User.objects.filter(
             is_active=True,

@@ -33,6 +33,12 @@ class BilingualName(models.Model):
         return self.name_en or self.name_zh
 
 
+def path_and_ancestors(path: str) -> list[str]:
+    """ "000001.000004.000009." → the paths of that department and of each one above it, top
+    first: a grant held on any of them reaches the department."""
+    return [path[: end + 1] for end, char in enumerate(path) if char == "."]
+
+
 class Department(BilingualName, TimeStamped):
     """A node of the institution tree. ``path`` holds the ids from the root, so a subtree
     is one indexed prefix match: ``path__startswith=dept.path``."""

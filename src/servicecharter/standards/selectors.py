@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from servicecharter.accounts import permissions as perms
-from servicecharter.org.models import BusinessType
+from servicecharter.org.models import BusinessType, path_and_ancestors
 from servicecharter.org.selectors import holds_institution_wide
 from servicecharter.standards.choices import VersionState
 from servicecharter.standards.models import (
@@ -90,12 +90,6 @@ def acknowledged_version_ids(user, version_ids) -> set[int]:
     )
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    """ "000001.000004.000009." → the paths of the department and each of its ancestors."""
-    parts = [part for part in path.split(".") if part]
-    return [".".join(parts[: length + 1]) + "." for length in range(len(parts))]
-
-
 def standards_for_staff(user, at: datetime | None = None) -> list[Standard]:
     """The standards that apply to ``user``'s staff record: those naming their department (or
     one above it) as audience, and those without an audience whose channel and business type
@@ -104,7 +98,7 @@ def standards_for_staff(user, at: datetime | None = None) -> list[Standard]:
     if staff is None:
         return []
     at = at or timezone.now()
-    named = Q(departments__path__in=_ancestor_paths(staff.department.path))
+    named = Q(departments__path__in=path_and_ancestors(staff.department.path))
     ids = set(Standard.objects.filter(named).values_list("pk", flat=True))
     served = _served_q(staff, at)
     if served is not None:
