@@ -393,6 +393,7 @@ def _department_basis(user, reference: str) -> tuple[dict, object] | None:
     if not pk.isdigit():
         return None
     if kind == "department_scorecard":
+        from servicecharter.assessment.choices import PeriodState
         from servicecharter.assessment.models import DepartmentScorecard
 
         found = (
@@ -401,7 +402,7 @@ def _department_basis(user, reference: str) -> tuple[dict, object] | None:
                 user,
                 perms.PROPOSE_DECISIONS,
             )
-            .filter(pk=int(pk), period__state="closed")
+            .filter(pk=int(pk), period__state=PeriodState.CLOSED)
             .first()
         )
         if found is None:
