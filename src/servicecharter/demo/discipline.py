@@ -21,6 +21,7 @@ evaluations delivered to the discipline subscriber (open violations for complian
 rulebook in force acknowledged by most of the branch's accounts.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,7 +39,7 @@ from servicecharter.core.models import Event
 from servicecharter.core.services.events import deliver_due
 from servicecharter.discipline import decisions
 from servicecharter.discipline.choices import AppealState, DecisionKind, Measure
-from servicecharter.discipline.models import Violation
+from servicecharter.discipline.models import Appeal, Decision, Violation
 from servicecharter.discipline.rulebook_services import (
     rulebook_acknowledge,
     rulebook_version_in_force,
@@ -252,10 +253,6 @@ def _acknowledgements(branch: Department, version, skip: set[int]) -> int:
 
 
 def _summarise(summary: DisciplineSummary) -> DisciplineSummary:
-    from collections import Counter
-
-    from servicecharter.discipline.models import Appeal, Decision
-
     summary.violations = dict(Counter(Violation.objects.values_list("state", flat=True)))
     summary.decisions = dict(
         Counter(f"{m} {s}" for m, s in Decision.objects.values_list("measure", "state"))
