@@ -424,6 +424,51 @@ def test_a_query_waits_for_the_batch_being_written(tree, complaints_officer, tra
     assert Case.objects.count() == 1500
 
 
+def test_rows_beyond_one_statements_parameters_go_in_several_inserts(tree, db, monkeypatch):
+    """SQLite takes a batch as multi-row INSERTs, as many rows each as a statement may bind."""
+    from django.db import connection
+
+    from servicecharter.cases.bulk import BulkTable, CaseWriter
+
+    table = BulkTable(Case, with_pk=True)
+    room_for_two_rows = property(lambda features: len(table.fields) * 2 + 1)
+    monkeypatch.setattr(type(connection.features), "max_query_params", room_for_two_rows)
+    now = datetime.now(UTC)
+    cases = [
+        {
+            "kind": "complaint",
+            "channel": "phone",
+            "state": "received",
+            "subject": f"Case {number}",
+            "department_id": tree["sh_team"].pk,
+            "received_at": now - timedelta(hours=number),
+            "profile_key": "cn_banking_insurance",
+            "severity_reasons": [{"code": "money", "n": number}],
+            "money_at_stake": Decimal(f"{number}.25"),
+            "concerns_attitude": number == 3,
+        }
+        for number in range(5)
+    ]
+    writer = CaseWriter()
+    writer.write_cases(cases, now)
+    (_table, rows) = writer.pending[0]
+
+    inserts = table.multirow_inserts(rows)
+    with connection.cursor() as cursor:
+        for statement, values in inserts:
+            cursor.execute(statement, values)
+
+    assert [len(values) // len(table.fields) for _statement, values in inserts] == [2, 2, 1]
+    written = Case.objects.order_by("subject")
+    assert [case.subject for case in written] == [f"Case {number}" for number in range(5)]
+    assert [case.money_at_stake for case in written] == [
+        Decimal(f"{number}.25") for number in range(5)
+    ]
+    assert [case.concerns_attitude for case in written] == [False, False, False, True, False]
+    assert written[4].received_at == now - timedelta(hours=4)
+    assert written[2].severity_reasons == [{"code": "money", "n": 2}]
+
+
 def test_ids_taken_ahead_are_never_given_twice(db):
     """A writer in the background takes ids a few batches ahead; on SQLite, where ids come after
     the highest row, the next allocation must also come after the ids taken but not written."""

@@ -1,7 +1,7 @@
 """Writing many cases at once, for the imports (``cases.imports``) and the demo
 (``demo.cases``): rows built from the fields' defaults and written with one COPY (PostgreSQL)
-or one ``executemany`` (SQLite) per batch, from a helper thread while the caller prepares the
-next batch; primary keys allocated per batch so that each case has its readable reference before
+or a few multi-row INSERTs (SQLite) per batch, from a helper thread while the caller prepares
+the next batch; primary keys allocated per batch so that each case has its readable reference before
 it is written; the profile and routing rules, deadlines and severities worked out once for the
 many rows that share them.
 
@@ -61,7 +61,7 @@ def json_text(value) -> str:
 
 class BulkTable:
     """Plain rows for one table, built from the fields' defaults and the values given, inserted
-    with COPY on PostgreSQL and one ``executemany`` elsewhere. No ``save()``, no signals. A JSON
+    with COPY on PostgreSQL and multi-row INSERTs elsewhere. No ``save()``, no signals. A JSON
     field takes a Python value or its JSON text."""
 
     def __init__(self, model, *, with_pk: bool):
@@ -87,6 +87,7 @@ class BulkTable:
             if self.defaults[name] is not None:
                 self.defaults[name] = convert(self.defaults[name])
         self.pick = operator.itemgetter(*(field.attname for field in fields))
+        self._statements: dict[tuple[int, str], str] = {}
 
     def row(self, values: dict) -> tuple:
         merged = {**self.defaults, **values}
@@ -109,12 +110,31 @@ class BulkTable:
         of parsing their text, and psycopg writes them for about half the cost."""
         return binary_copy_types(self.fields, _BINARY_TYPES)
 
-    def insert_statement(self, mark: str = "%s") -> str:
-        quote = connection.ops.quote_name
-        table = quote(self.model._meta.db_table)
-        columns = ", ".join(quote(field.column) for field in self.fields)
-        marks = ", ".join([mark] * len(self.fields))
-        return f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+    def insert_statement(self, rows: int, mark: str = "%s") -> str:
+        """One INSERT of ``rows`` rows (cached: an import asks for the same few sizes)."""
+        key = (rows, mark)
+        if key not in self._statements:
+            quote = connection.ops.quote_name
+            table = quote(self.model._meta.db_table)
+            columns = ", ".join(quote(field.column) for field in self.fields)
+            row = "(" + ", ".join([mark] * len(self.fields)) + ")"
+            values = ", ".join([row] * rows)
+            self._statements[key] = f"INSERT INTO {table} ({columns}) VALUES {values}"
+        return self._statements[key]
+
+    def multirow_inserts(self, rows: list[tuple], mark: str = "%s") -> list[tuple[str, list]]:
+        """(statement, values) of INSERTs of as many rows each as SQLite lets one statement
+        bind. sqlite3 binds a statement's values and then lets SQLite write all of its rows
+        without the interpreter's lock; ``executemany`` takes the lock back after every row,
+        and waits for it as long as the importing thread runs Python (up to 5 ms a row)."""
+        limit = connection.features.max_query_params or _POSTGRESQL_MAX_PARAMS
+        per_statement = max(1, limit // len(self.fields))
+        inserts = []
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            values = [value for row in chunk for value in row]
+            inserts.append((self.insert_statement(len(chunk), mark), values))
+        return inserts
 
     def insert(self, rows: list[tuple]) -> None:
         if not rows:
@@ -123,13 +143,18 @@ class BulkTable:
             if connection.vendor == "postgresql":
                 _copy(cursor.cursor, self, rows)
                 return
-            cursor.executemany(self.insert_statement(), rows)
+            for statement, values in self.multirow_inserts(rows):
+                cursor.execute(statement, values)
 
 
 # The core's binary COPY types, and two more: a row's values must be of the column's Python
 # type, as ``BulkTable.row`` gives them (Decimal for numeric); JSON goes in as the JSON text
 # ``BulkTable.row`` makes of it (see ``_copy``).
 _BINARY_TYPES = {**BINARY_TYPES, "numeric": "numeric", "jsonb": "jsonb"}
+
+
+# What PostgreSQL's protocol lets one statement bind (Django gives no limit for it).
+_POSTGRESQL_MAX_PARAMS = 65_535
 
 
 def _json_text_as_is(value) -> str:
@@ -159,8 +184,8 @@ class BackgroundWrites:
     - PostgreSQL: COPY. psycopg holds the connection's lock for the length of a COPY, so a
       query the importing thread sends meanwhile waits for it: the order of writes is kept
       and every later query sees the rows.
-    - SQLite: ``executemany`` on the same connection (Django opens it for use from any
-      thread); sqlite3 lets go of the interpreter while SQLite works. Nothing in sqlite3
+    - SQLite: multi-row INSERTs on the same connection (Django opens it for use from any
+      thread); sqlite3 lets go of the interpreter while SQLite writes them. Nothing in sqlite3
       guards the connection, so until ``finish`` every query of the importing thread first
       waits for the write in flight (a Django execute wrapper).
     """
@@ -182,7 +207,9 @@ class BackgroundWrites:
             run = self._copy_all
         else:
             self._guard_connection()
-            statements = [(table.insert_statement("?"), rows) for table, rows in jobs]
+            statements = [
+                insert for table, rows in jobs for insert in table.multirow_inserts(rows, "?")
+            ]
             run = self._insert_all
         started = threading.Event()
         self._thread = threading.Thread(
@@ -228,8 +255,8 @@ class BackgroundWrites:
     @staticmethod
     def _insert_all(raw_connection, statements, started: threading.Event) -> None:
         started.set()
-        for statement, rows in statements:
-            raw_connection.executemany(statement, rows)
+        for statement, values in statements:
+            raw_connection.execute(statement, values)
 
     def wait(self) -> None:
         if self._thread is not None:
