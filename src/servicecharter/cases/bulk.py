@@ -29,6 +29,7 @@ from servicecharter.cases.services import (
     resolve_profile,
 )
 from servicecharter.cases.severity import score_severity
+from servicecharter.core import foreign_keys
 from servicecharter.core.calendars import get_calendar
 from servicecharter.core.imports import BINARY_TYPES, binary_copy_types
 from servicecharter.org.choices import Channel
@@ -104,6 +105,17 @@ class BulkTable:
         return statement + " (FORMAT BINARY)" if self.binary_types else statement
 
     @cached_property
+    def key_checks(self) -> foreign_keys.BatchKeys:
+        return foreign_keys.BatchKeys(self.fields)
+
+    def primary_keys(self, rows: list[tuple]) -> set:
+        """The primary keys of ``rows`` (none when the database gives them)."""
+        for position, field in enumerate(self.fields):
+            if field.primary_key:
+                return {row[position] for row in rows}
+        return set()
+
+    @cached_property
     def binary_types(self) -> list[str] | None:
         """psycopg's names of the columns' types, when every one can go in PostgreSQL's binary
         COPY format: the database then reads numbers and instants as they are stored instead
@@ -161,7 +173,7 @@ def _json_text_as_is(value) -> str:
     return value if isinstance(value, str) else json_text(value)
 
 
-def _copy(cursor, table: BulkTable, rows: list, started: threading.Event | None = None) -> None:
+def _copy(cursor, table: BulkTable, rows: list) -> None:
     from psycopg.types.json import set_json_dumps  # PostgreSQL only
 
     types = table.binary_types
@@ -170,8 +182,6 @@ def _copy(cursor, table: BulkTable, rows: list, started: threading.Event | None 
     with cursor.copy(table.copy_statement()) as copy:
         if types:
             copy.set_types(types)
-        if started is not None:
-            started.set()
         for row in rows:
             copy.write_row(row)
 
@@ -181,13 +191,13 @@ class BackgroundWrites:
     indexes: half the time of an import) while Python prepares the next. An error in the
     helper thread is raised from the next ``send`` or ``wait``.
 
-    - PostgreSQL: COPY. psycopg holds the connection's lock for the length of a COPY, so a
-      query the importing thread sends meanwhile waits for it: the order of writes is kept
-      and every later query sees the rows.
+    - PostgreSQL: COPY, with the batch's foreign keys checked as ``_choose_key_checks`` says.
     - SQLite: multi-row INSERTs on the same connection (Django opens it for use from any
-      thread); sqlite3 lets go of the interpreter while SQLite writes them. Nothing in sqlite3
-      guards the connection, so until ``finish`` every query of the importing thread first
-      waits for the write in flight (a Django execute wrapper).
+      thread); sqlite3 lets go of the interpreter while SQLite writes them.
+
+    The helper thread uses the connection for more than one statement, so until ``finish``
+    every query of the importing thread first waits for the write in flight (a Django execute
+    wrapper): the order of writes is kept and every later query sees the rows.
     """
 
     def __init__(self):
@@ -195,36 +205,40 @@ class BackgroundWrites:
         self._error: BaseException | None = None
         self._checking_now = False
         self._guarding = False
+        self._own_key_checks: bool | None = None
 
     def send(self, jobs: list[tuple[BulkTable, list[tuple]]]) -> None:
         self.wait()
         jobs = [(table, rows) for table, rows in jobs if rows]
         if not jobs:
             return
+        self._guard_connection()
         if connection.vendor == "postgresql":
-            self._check_keys_at_each_copy()
+            self._choose_key_checks()
             statements = jobs
             run = self._copy_all
         else:
-            self._guard_connection()
             statements = [
                 insert for table, rows in jobs for insert in table.multirow_inserts(rows, "?")
             ]
             run = self._insert_all
-        started = threading.Event()
         self._thread = threading.Thread(
             target=self._run,
-            args=(run, connection.connection, statements, started),
+            args=(run, connection.connection, statements),
             name="bulk-write",
             daemon=True,
         )
         self._thread.start()
-        started.wait()  # on PostgreSQL the COPY holds the connection from here on
 
-    def _check_keys_at_each_copy(self) -> None:
-        # Foreign keys are checked at the end of each COPY, in the helper thread, instead
-        # of all at the commit, where nothing else could go on meanwhile.
-        if not self._checking_now:
+    def _choose_key_checks(self) -> None:
+        """Once per writer: the batch's own foreign-key checks when this connection may switch
+        the triggers off (``core.foreign_keys``); else the triggers', made at the end of each
+        COPY, in the helper thread, instead of all at the commit, where nothing else could go
+        on meanwhile."""
+        if self._own_key_checks is not None:
+            return
+        self._own_key_checks = foreign_keys.may_switch_off_triggers()
+        if not self._own_key_checks:
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             self._checking_now = True
@@ -238,23 +252,26 @@ class BackgroundWrites:
         self.wait()
         return execute(sql, params, many, context)
 
-    def _run(self, run, raw_connection, statements, started: threading.Event):
+    def _run(self, run, raw_connection, statements):
         try:
-            run(raw_connection, statements, started)
+            run(raw_connection, statements)
         except BaseException as error:  # raised again in the importing thread
             self._error = error
-        finally:
-            started.set()
 
-    @staticmethod
-    def _copy_all(raw_connection, jobs, started: threading.Event) -> None:
+    def _copy_all(self, raw_connection, jobs) -> None:
+        written: dict = {}  # model → primary keys of its rows written by this batch
         with raw_connection.cursor() as cursor:
             for table, rows in jobs:
-                _copy(cursor, table, rows, started)
+                if self._own_key_checks:
+                    table.key_checks.check(cursor, rows, written)
+                    with foreign_keys.triggers_off(cursor):
+                        _copy(cursor, table, rows)
+                else:
+                    _copy(cursor, table, rows)
+                written[table.model] = table.primary_keys(rows)
 
     @staticmethod
-    def _insert_all(raw_connection, statements, started: threading.Event) -> None:
-        started.set()
+    def _insert_all(raw_connection, statements) -> None:
         for statement, values in statements:
             raw_connection.execute(statement, values)
 
@@ -264,7 +281,8 @@ class BackgroundWrites:
             self._thread = None
         error, self._error = self._error, None
         if error is not None:
-            raise error
+            with connection.wrap_database_errors:  # as Django's (IntegrityError…)
+                raise error
 
     def finish(self) -> None:
         """Wait for the last write, let the connection's queries go unguarded, and defer the
