@@ -206,6 +206,7 @@ class BackgroundWrites:
         self._checking_now = False
         self._guarding = False
         self._own_key_checks: bool | None = None
+        self._triggers_off = False
 
     def send(self, jobs: list[tuple[BulkTable, list[tuple]]]) -> None:
         self.wait()
@@ -215,6 +216,8 @@ class BackgroundWrites:
         self._guard_connection()
         if connection.vendor == "postgresql":
             self._choose_key_checks()
+            if self._own_key_checks:
+                self._check_keys(jobs)
             statements = jobs
             run = self._copy_all
         else:
@@ -243,6 +246,18 @@ class BackgroundWrites:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             self._checking_now = True
 
+    def _check_keys(self, jobs) -> None:
+        """Lock and check the keys of the batch's rows, and switch the triggers off for its
+        COPY (on again in ``wait``). Done here, not in the helper thread: each query there
+        would wait for the interpreter's lock, up to 5 ms, while this thread runs Python."""
+        written: dict = {}  # model → primary keys of its rows the batch writes first
+        with connection.cursor() as cursor:
+            for table, rows in jobs:
+                table.key_checks.check(cursor, rows, written)
+                written[table.model] = table.primary_keys(rows)
+            foreign_keys.set_triggers(cursor, on=False)
+        self._triggers_off = True
+
     def _guard_connection(self) -> None:
         if not self._guarding:
             connection.execute_wrappers.append(self._wait_before_query)
@@ -258,17 +273,11 @@ class BackgroundWrites:
         except BaseException as error:  # raised again in the importing thread
             self._error = error
 
-    def _copy_all(self, raw_connection, jobs) -> None:
-        written: dict = {}  # model → primary keys of its rows written by this batch
+    @staticmethod
+    def _copy_all(raw_connection, jobs) -> None:
         with raw_connection.cursor() as cursor:
             for table, rows in jobs:
-                if self._own_key_checks:
-                    table.key_checks.check(cursor, rows, written)
-                    with foreign_keys.triggers_off(cursor):
-                        _copy(cursor, table, rows)
-                else:
-                    _copy(cursor, table, rows)
-                written[table.model] = table.primary_keys(rows)
+                _copy(cursor, table, rows)
 
     @staticmethod
     def _insert_all(raw_connection, statements) -> None:
@@ -280,9 +289,13 @@ class BackgroundWrites:
             self._thread.join()
             self._thread = None
         error, self._error = self._error, None
-        if error is not None:
+        triggers_off, self._triggers_off = self._triggers_off, False
+        if error is not None:  # the transaction failed: its end switches the triggers on
             with connection.wrap_database_errors:  # as Django's (IntegrityError…)
                 raise error
+        if triggers_off:
+            with connection.cursor() as cursor:
+                foreign_keys.set_triggers(cursor, on=True)
 
     def finish(self) -> None:
         """Wait for the last write, let the connection's queries go unguarded, and defer the

@@ -12,8 +12,7 @@ triggers are off, and only during the COPY: NOT NULL, CHECK and unique constrain
 first). A writer without that permission leaves the triggers on.
 """
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
@@ -31,13 +30,10 @@ def may_switch_off_triggers() -> bool:
     return True
 
 
-@contextmanager
-def triggers_off(cursor) -> Iterator[None]:
-    """No trigger fires for this connection's writes inside the block (a raw psycopg cursor).
-    An error inside the block fails the transaction, and SET LOCAL ends with it."""
-    cursor.execute("SET LOCAL session_replication_role = replica")
-    yield
-    cursor.execute("SET LOCAL session_replication_role = origin")
+def set_triggers(cursor, *, on: bool) -> None:
+    """Switch this connection's triggers on or off, until the transaction ends at the latest."""
+    role = "origin" if on else "replica"
+    cursor.execute(f"SET LOCAL session_replication_role = {role}")
 
 
 class BatchKeys:
