@@ -1,9 +1,9 @@
 """Writing many cases at once, for the imports (``cases.imports``) and the demo
 (``demo.cases``): rows built from the fields' defaults and written with one COPY (PostgreSQL)
 or a few multi-row INSERTs (SQLite) per batch, from a helper thread while the caller prepares
-the next batch; primary keys allocated per batch so that each case has its readable reference before
-it is written; the profile and routing rules, deadlines and severities worked out once for the
-many rows that share them.
+the next batch; primary keys allocated per batch so that each case has its readable reference
+before it is written; the profile and routing rules, deadlines and severities worked out once
+for the many rows that share them.
 
 Like ``bulk_create`` it calls no ``save()`` and sends no signals: the callers write the
 timeline and audit rows the services would.

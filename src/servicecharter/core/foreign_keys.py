@@ -12,8 +12,6 @@ triggers are off, and only during the COPY: NOT NULL, CHECK and unique constrain
 first). A writer without that permission leaves the triggers on.
 """
 
-from collections.abc import Iterable
-
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 
@@ -46,11 +44,10 @@ class BatchKeys:
             if field.is_relation and getattr(field, "db_constraint", False)
         ]
 
-    def check(self, cursor, rows: Iterable[tuple], written: dict) -> None:
+    def check(self, cursor, rows: list[tuple], written: dict) -> None:
         """Lock the rows ``rows`` refer to and refuse a key that refers to nothing. ``written``
-        maps a model to the primary keys of its rows written just before in this transaction:
+        maps a model to the primary keys of its rows that the same batch writes before these:
         no one else can see those, so they need neither a look nor a lock."""
-        rows = list(rows)
         for position, field in self.keys:
             wanted = {row[position] for row in rows} - {None}
             target = field.target_field
