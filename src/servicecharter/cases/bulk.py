@@ -15,6 +15,7 @@ import operator
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import cache
 
 from django.db import DatabaseError, connection
 from django.utils.functional import cached_property
@@ -161,7 +162,7 @@ class BulkTable:
 
 # The core's binary COPY types, and two more: a row's values must be of the column's Python
 # type, as ``BulkTable.row`` gives them (Decimal for numeric); JSON goes in as the JSON text
-# ``BulkTable.row`` makes of it (see ``_copy``).
+# ``BulkTable.row`` makes of it (see ``_jsonb_text_dumper``).
 _BINARY_TYPES = {**BINARY_TYPES, "numeric": "numeric", "jsonb": "jsonb"}
 
 
@@ -169,16 +170,29 @@ _BINARY_TYPES = {**BINARY_TYPES, "numeric": "numeric", "jsonb": "jsonb"}
 _POSTGRESQL_MAX_PARAMS = 65_535
 
 
-def _json_text_as_is(value) -> str:
-    return value if isinstance(value, str) else json_text(value)
+@cache
+def _jsonb_text_dumper():
+    """A psycopg dumper for a jsonb column of a binary COPY whose value is JSON text already
+    (as ``BulkTable.row`` gives it): one call a value, where psycopg's own made five."""
+    from psycopg import postgres, pq  # PostgreSQL only
+    from psycopg.adapt import Dumper
+
+    class JsonbText(Dumper):
+        format = pq.Format.BINARY
+        oid = postgres.types["jsonb"].oid
+
+        def dump(self, obj) -> bytes:
+            text = obj if obj.__class__ is str else json_text(obj)
+            return b"\x01" + text.encode()  # jsonb's binary format: version 1, then the text
+
+    return JsonbText
 
 
 def _copy(cursor, table: BulkTable, rows: list) -> None:
-    from psycopg.types.json import set_json_dumps  # PostgreSQL only
-
     types = table.binary_types
     if types:
-        set_json_dumps(_json_text_as_is, context=cursor)
+        # None: for the columns COPY's set_types names jsonb, not for any Python type.
+        cursor.adapters.register_dumper(None, _jsonb_text_dumper())
     with cursor.copy(table.copy_statement()) as copy:
         if types:
             copy.set_types(types)
