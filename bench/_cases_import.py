@@ -7,8 +7,9 @@ demo institution's teams by the ``queue`` column: the later parts need a million
 (the sweep picks its 1,000 due cases among them; the queue page and the list API run at that
 size).
 
-The import runs as a user's import does (``import_job_create`` + ``import_job_run``: count,
-validate, apply in one transaction), timed from the job's start to its end. Beside the rate,
+The import runs as a user's import does (``import_job_create`` + ``import_job_run``: the file
+read once, each batch checked and written, all in one transaction), timed from the job's start
+to its end. Beside the rate,
 the table shows the CPU the importing process used per row and, on PostgreSQL, the CPU of the
 database backend that served it: on a machine shared with other work the wall-clock rate
 falls, the CPU per row does not. Memory: the peak RSS of the process across the import, and
