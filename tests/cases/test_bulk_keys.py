@@ -119,3 +119,31 @@ def test_a_department_cases_go_into_cannot_be_deleted_before_they_are_committed(
         writer.finish()
 
     assert Case.objects.get().department_id == team.pk
+
+
+@pytest.fixture
+def role_without_privileges():
+    """A PostgreSQL role that may not set session_replication_role (roles outlive databases:
+    dropped again at the end)."""
+    if connection.vendor != "postgresql":
+        yield None
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS charter_test_plain")
+        cursor.execute("CREATE ROLE charter_test_plain NOLOGIN")
+    try:
+        yield "charter_test_plain"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP ROLE charter_test_plain")
+
+
+def test_a_role_that_may_not_switch_triggers_off_keeps_them_and_its_transaction(
+    role_without_privileges,
+):
+    with transaction.atomic(), connection.cursor() as cursor:
+        if role_without_privileges:
+            cursor.execute(f"SET LOCAL ROLE {role_without_privileges}")
+        assert foreign_keys.may_switch_off_triggers() is False
+        cursor.execute("SELECT 1")  # the refused SET did not abort the transaction
+        assert cursor.fetchone() == (1,)
