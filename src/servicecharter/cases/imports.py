@@ -27,11 +27,11 @@ news; a breach that happened before the import is recorded, not announced):
 - the file is read once (``single_pass``): each batch is checked and written at once inside
   the import's transaction, which is rolled back when a row is bad and bad rows are not
   skipped;
-- cases and timeline rows go in with one COPY (PostgreSQL) or one ``executemany`` (SQLite) per
-  batch (``cases.bulk``), one audit row per batch names the references created
+- cases and timeline rows go in with one COPY (PostgreSQL) or a few multi-row INSERTs (SQLite)
+  per batch (``cases.bulk``), one audit row per batch names the references created
   (``audit_record_many``); each batch's write runs in a helper thread while the next batch is
-  read and worked out (on PostgreSQL its foreign keys checked at its end rather than all at
-  the commit);
+  read and worked out (on PostgreSQL its foreign keys checked for the whole batch before it,
+  see ``core.foreign_keys``, or by the triggers at its end rather than all at the commit);
 - a complaint's ``due_at`` and ``warn_at`` come from its profile's clocks with no events, worked
   out with the calendars once per profile and receipt instant (a CFPB file of a million rows has
   a few thousand receipt dates), not once per row;
