@@ -1,4 +1,5 @@
-"""Case personas and a factory: a Beijing complaint handled by the Beijing agent."""
+"""Case personas and factories: a Beijing complaint handled by the Beijing agent, and a
+case's values for the bulk writer."""
 
 import pytest
 
@@ -7,6 +8,21 @@ from servicecharter.cases.choices import CaseKind
 from servicecharter.cases.services import case_create
 from servicecharter.org.choices import Channel
 from tests.conftest import make_user
+
+
+def bulk_case(department_id: int, received_at, **fields) -> dict:
+    """The fewest values ``cases.bulk.CaseWriter.write_cases`` needs for an open complaint."""
+    return {
+        "kind": "complaint",
+        "channel": "phone",
+        "state": "received",
+        "subject": "Written in bulk",
+        "department_id": department_id,
+        "received_at": received_at,
+        "profile_key": "cn_banking_insurance",
+        "severity_reasons": [],
+        **fields,
+    }
 
 
 @pytest.fixture

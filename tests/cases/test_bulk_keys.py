@@ -14,6 +14,7 @@ from servicecharter.cases.models import Case, TimelineEntry
 from servicecharter.core import foreign_keys
 from servicecharter.org.choices import DepartmentKind
 from servicecharter.org.services import department_create
+from tests.cases.conftest import bulk_case
 
 # Real transactions: SQLite checks foreign keys when the outermost one commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,21 +30,7 @@ def key_checks(request, monkeypatch):
 
 def _write_one_case(writer: CaseWriter, department_id: int, actor_id: int | None = None):
     now = datetime.now(UTC)
-    [(case_id, _reference)] = writer.write_cases(
-        [
-            {
-                "kind": "complaint",
-                "channel": "phone",
-                "state": "received",
-                "subject": "Written in bulk",
-                "department_id": department_id,
-                "received_at": now,
-                "profile_key": "cn_banking_insurance",
-                "severity_reasons": [],
-            }
-        ],
-        now,
-    )
+    [(case_id, _reference)] = writer.write_cases([bulk_case(department_id, now)], now)
     writer.write_timeline(
         [{"case_id": case_id, "at": now, "kind": "created", "actor_id": actor_id}]
     )

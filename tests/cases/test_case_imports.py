@@ -34,6 +34,7 @@ from servicecharter.core.services.imports import (
 from servicecharter.demo.cases import data_file
 from servicecharter.org.catalogue import load_catalogue
 from servicecharter.org.services import customer_create
+from tests.cases.conftest import bulk_case
 from tests.conftest import make_user
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -404,17 +405,7 @@ def test_a_query_waits_for_the_batch_being_written(tree, complaints_officer, tra
         writer = CaseWriter(background=True)
         for batch in range(3):
             cases = [
-                {
-                    "kind": "complaint",
-                    "channel": "phone",
-                    "state": "received",
-                    "subject": f"Batch {batch} case {number}",
-                    "description": "Written in bulk",
-                    "department_id": department,
-                    "received_at": now,
-                    "profile_key": "cn_banking_insurance",
-                    "severity_reasons": [],
-                }
+                bulk_case(department, now, subject=f"Batch {batch} case {number}")
                 for number in range(500)
             ]
             writer.write_cases(cases, now)
@@ -435,18 +426,14 @@ def test_rows_beyond_one_statements_parameters_go_in_several_inserts(tree, db, m
     monkeypatch.setattr(type(connection.features), "max_query_params", room_for_two_rows)
     now = datetime.now(UTC)
     cases = [
-        {
-            "kind": "complaint",
-            "channel": "phone",
-            "state": "received",
-            "subject": f"Case {number}",
-            "department_id": tree["sh_team"].pk,
-            "received_at": now - timedelta(hours=number),
-            "profile_key": "cn_banking_insurance",
-            "severity_reasons": [{"code": "money", "n": number}],
-            "money_at_stake": Decimal(f"{number}.25"),
-            "concerns_attitude": number == 3,
-        }
+        bulk_case(
+            tree["sh_team"].pk,
+            now - timedelta(hours=number),
+            subject=f"Case {number}",
+            severity_reasons=[{"code": "money", "n": number}],
+            money_at_stake=Decimal(f"{number}.25"),
+            concerns_attitude=number == 3,
+        )
         for number in range(5)
     ]
     writer = CaseWriter()
