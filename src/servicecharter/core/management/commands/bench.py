@@ -7,12 +7,17 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from django.test.utils import override_settings
 from django.utils.translation import gettext as _
 
 import servicecharter
 
 # bench/ sits beside src/ in the repository (the project is installed in editable mode).
 BENCH_DIR = Path(servicecharter.__file__).resolve().parents[2] / "bench"
+
+# The mail a benchmark's work sends (a sweep's breach notices, a token's notice) is kept in
+# memory: printed, thousands of lines would bury the figures and the printing would be timed.
+QUIET_MAIL = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 
 def available() -> list[str]:
@@ -74,6 +79,6 @@ class Command(BaseCommand):
         if not 0 < scale <= 10:
             raise CommandError(_("--scale must be above 0 and at most 10."))
         module = load(name)
-        with throwaway_database(name) as database:
+        with throwaway_database(name) as database, override_settings(MAILERS=QUIET_MAIL):
             self.stdout.write(_("Throwaway database: %(db)s") % {"db": database})
             module.run(stdout=self.stdout, scale=scale)
