@@ -461,7 +461,7 @@ def test_ids_taken_ahead_are_never_given_twice(db):
     the highest row, the next allocation must also come after the ids taken but not written."""
     from django.db import transaction
 
-    from servicecharter.cases.bulk import IdPool
+    from servicecharter.core.ids import IdPool
 
     with transaction.atomic():
         pool = IdPool(Case, ahead=3)

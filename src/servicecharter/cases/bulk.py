@@ -32,6 +32,7 @@ from servicecharter.cases.services import (
 from servicecharter.cases.severity import score_severity
 from servicecharter.core import foreign_keys
 from servicecharter.core.calendars import get_calendar
+from servicecharter.core.ids import IdPool
 from servicecharter.core.imports import BINARY_TYPES, binary_copy_types
 from servicecharter.org.choices import Channel
 from servicecharter.org.models import BusinessType
@@ -329,59 +330,6 @@ class BackgroundWrites:
                             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
                     except DatabaseError:
                         pass
-
-
-def allocate_ids(model, count: int, *, after: int = 0) -> list[int]:
-    """``count`` new primary keys of ``model``, before its rows are written. On SQLite the ids
-    after the highest ever given (AUTOINCREMENT's own rule), and after ``after`` (the highest
-    the caller holds unwritten); safe because an import or seed transaction holds SQLite's
-    write lock from its start (transaction_mode IMMEDIATE)."""
-    if count == 0:
-        return []
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The sequence is looked up once (materialized): beside nextval in the select list
-            # it was looked up again for every id, 4 µs each of the database's time.
-            cursor.execute(
-                "WITH serial AS MATERIALIZED "
-                "(SELECT pg_get_serial_sequence(%s, %s)::regclass AS sequence) "
-                "SELECT nextval(sequence) FROM serial, generate_series(1, %s)",
-                [table, model._meta.pk.column, count],
-            )
-            return [row[0] for row in cursor.fetchall()]
-        if not connection.in_atomic_block:
-            raise RuntimeError("allocate_ids on SQLite needs the write lock of a transaction")
-        quote = connection.ops.quote_name
-        cursor.execute(f"SELECT MAX({quote(model._meta.pk.column)}) FROM {quote(table)}")
-        highest = cursor.fetchone()[0] or 0
-        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-        row = cursor.fetchone()
-        highest = max(highest, row[0] if row else 0, after)
-    return list(range(highest + 1, highest + 1 + count))
-
-
-class IdPool:
-    """New primary keys of ``model``, allocated ``ahead`` at a time (at least). The query that
-    allocates them waits for the write in flight, so a writer in the background asks it once
-    every few batches instead of before each, and builds the next batch's rows while the
-    previous batch is written. Ids left over at the end are never used (a gap, as a rolled
-    back insert leaves)."""
-
-    def __init__(self, model, *, ahead: int = 0):
-        self.model = model
-        self.ahead = ahead
-        self.ids: list[int] = []
-        self.highest = 0
-
-    def take(self, count: int) -> list[int]:
-        if len(self.ids) < count:
-            wanted = max(count - len(self.ids), self.ahead)
-            more = allocate_ids(self.model, wanted, after=self.highest)
-            self.ids.extend(more)
-            self.highest = more[-1] if more else self.highest
-        taken, self.ids = self.ids[:count], self.ids[count:]
-        return taken
 
 
 def _prefix_of(received_at: datetime) -> str:
