@@ -22,6 +22,7 @@ from servicecharter.cases.choices import (
 )
 from servicecharter.cases.deadlines import ClockEventKind
 from servicecharter.core.models import TimeStamped
+from servicecharter.core.rowsql import column, select_objects
 from servicecharter.org.choices import Channel, Language
 from servicecharter.org.models import BilingualName
 
@@ -508,4 +509,6 @@ class CaseSettings(models.Model):
 
     @classmethod
     def current(cls) -> "CaseSettings":
-        return cls.objects.filter(pk=1).first() or cls(pk=1)
+        # Read at every case's creation: written as SQL once (see ``core.rowsql``).
+        found = select_objects(cls, f"m.{column(cls, 'pk')} = %s", [1])
+        return found[0] if found else cls(pk=1)

@@ -16,7 +16,6 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -66,7 +65,9 @@ from servicecharter.cases.severity import score_severity
 from servicecharter.core import pii
 from servicecharter.core.audit import audit_record, audit_record_many
 from servicecharter.core.events import emit, emit_many
+from servicecharter.core.ids import allocate_ids
 from servicecharter.core.notifications import notify, register_kind
+from servicecharter.core.rowsql import column, select_objects
 from servicecharter.org.choices import Channel
 from servicecharter.org.models import Department, path_and_ancestors
 
@@ -129,15 +130,18 @@ def _business_type_and_parent(business_type) -> list[int]:
 
 
 def profile_key_for(*, channel: str, business_type, jurisdiction: str) -> str:
-    rules = ProfileRule.objects.filter(
-        Q(channel="") | Q(channel=channel),
-        Q(jurisdiction="") | Q(jurisdiction=jurisdiction),
-        Q(business_type__isnull=True)
-        | Q(business_type__in=_business_type_and_parent(business_type)),
+    # Asked at every case's creation: written as SQL once (see ``core.rowsql``).
+    types = _business_type_and_parent(business_type)
+    business_type_column = f"m.{column(ProfileRule, 'business_type')}"
+    of_types = f" OR {business_type_column} IN ({', '.join(['%s'] * len(types))})" if types else ""
+    where = (
+        f"m.{column(ProfileRule, 'channel')} IN ('', %s)"
+        f" AND m.{column(ProfileRule, 'jurisdiction')} IN ('', %s)"
+        f" AND ({business_type_column} IS NULL{of_types})"
     )
-    rule = rules.order_by("priority", "id").first()
-    if rule is not None:
-        return rule.profile_key
+    rules = select_objects(ProfileRule, where, [channel, jurisdiction, *types], order=_BY_PRIORITY)
+    if rules:
+        return rules[0].profile_key
     if channel == Channel.REGULATOR and jurisdiction == Jurisdiction.CN:
         return "cn_pboc_referral"
     return _DEFAULT_PROFILE.get(jurisdiction, "cn_banking_insurance")
@@ -292,12 +296,33 @@ class Intake:
     created: bool
 
 
+_BY_PRIORITY = ("priority", "id")
+# A routing rule's department, whole: it becomes the new case's queue.
+_ROUTED_TO = (
+    (
+        "department",
+        Department,
+        "d",
+        tuple(field.name for field in Department._meta.concrete_fields),
+        "JOIN",
+    ),
+)
+
+
 def _route(*, kind: str, channel: str, business_type, severity: str) -> Department | None:
     from servicecharter.cases.choices import Severity
 
     order = list(Severity.values)
     types = _business_type_and_parent(business_type)
-    for rule in RoutingRule.objects.filter(is_active=True).select_related("department"):
+    # Asked at every case's creation: written as SQL once (see ``core.rowsql``).
+    active = select_objects(
+        RoutingRule,
+        f"m.{column(RoutingRule, 'is_active')} = %s",
+        [True],
+        _ROUTED_TO,
+        order=_BY_PRIORITY,
+    )
+    for rule in active:
         if rule.kind and rule.kind != kind:
             continue
         if rule.channel and rule.channel != channel:
@@ -359,11 +384,14 @@ def case_create(
     The profile comes from channel, business type and jurisdiction; severity from the facts;
     the queue from the routing rules (else ``department``, else the customer's home branch)."""
     if external_id:
-        existing = Case.objects.filter(
-            external_system=external_system, external_id=external_id
-        ).first()
-        if existing is not None:
-            return Intake(case=existing, tracking_code="", created=False)
+        # Its id alone: most posts are new, and a whole case's SELECT costs more to compile.
+        existing_id = (
+            Case.objects.filter(external_system=external_system, external_id=external_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if existing_id is not None:
+            return Intake(case=Case.objects.get(pk=existing_id), tracking_code="", created=False)
     now = timezone.now()
     received_at = received_at or now
     if received_at > now:
@@ -391,8 +419,12 @@ def case_create(
     if queue is None:
         raise ValidationError(_("There is no department to receive the case."))
     tracking_code = tracking_code_new()
+    # The id is taken first, so the row goes in whole (its reference and deadlines) with one
+    # INSERT: an UPDATE after it would write the row and every index of it a second time.
+    case_id = allocate_ids(Case, 1)[0]
     case = Case(
-        reference=uuid.uuid4().hex[:20],  # replaced by the readable one once the id is known
+        pk=case_id,
+        reference=reference_for(case_id, received_at),
         kind=kind,
         channel=channel,
         external_system=external_system,
@@ -424,10 +456,17 @@ def case_create(
         ),
         tracking_digest=tracking_digest(tracking_code),
     )
-    # The table's constraints are not checked here one query each: the external id was looked
-    # up above (a concurrent post is caught below), and a new case is not closed.
+    if kind == CaseKind.COMPLAINT:
+        # A new case has no clock events yet: no query for them.
+        case._prefetched_objects_cache = {"clock_events": CaseClockEvent.objects.none()}
+        _refresh_due(case, now, settings)
+        case._prefetched_objects_cache = {}
+    # The table's constraints are not checked here one query each: the id and reference are
+    # new, the external id was looked up above (a concurrent post is caught below), and a new
+    # case is not closed.
     case.full_clean(
-        exclude=["reference", "department", "handler", "customer"], validate_constraints=False
+        exclude=["id", "reference", "department", "handler", "customer"],
+        validate_constraints=False,
     )
     try:
         with transaction.atomic():
@@ -438,15 +477,6 @@ def case_create(
         if external_id and existing.exists():
             return Intake(case=existing.get(), tracking_code="", created=False)
         raise
-    case.reference = reference_for(case.pk, received_at)
-    changed = ["reference"]
-    if kind == CaseKind.COMPLAINT:
-        # A new case has no clock events yet: no query for them.
-        case._prefetched_objects_cache = {"clock_events": CaseClockEvent.objects.none()}
-        _refresh_due(case, now, settings)
-        case._prefetched_objects_cache = {}
-        changed += ["due_at", "warn_at", "warned_at"]
-    case.save(update_fields=changed)
     _timeline(case, TimelineKind.CREATED, actor=actor, at=received_at, channel=channel)
     if case.possible_duplicate_of_id:
         _timeline(

@@ -86,19 +86,22 @@ def emit(name: str, payload: dict, *, dedupe_key: str | None = None) -> Event:
 
     ``payload`` must be JSON (ids rather than objects). With ``dedupe_key``, a second emit of
     the same key returns the first event and delivers nothing again."""
-    with transaction.atomic():
-        if dedupe_key is not None:
+    # No savepoint of its own: a failure here fails the caller's transaction, which is what
+    # the caller wants (the fact and its event commit together). Only a dedupe key's insert,
+    # which may lose a race and carry on, needs one.
+    with transaction.atomic(savepoint=False):
+        if dedupe_key is None:
+            event = Event.objects.create(name=name, payload=payload)
+        else:
             existing = Event.objects.filter(dedupe_key=dedupe_key).first()
             if existing is not None:
                 return existing
-        try:
-            with transaction.atomic():
-                event = Event.objects.create(name=name, payload=payload, dedupe_key=dedupe_key)
-        except IntegrityError:
-            # Another transaction stored the same key between our look-up and our insert.
-            if dedupe_key is None:
-                raise
-            return Event.objects.get(dedupe_key=dedupe_key)
+            try:
+                with transaction.atomic():
+                    event = Event.objects.create(name=name, payload=payload, dedupe_key=dedupe_key)
+            except IntegrityError:
+                # Another transaction stored the same key between our look-up and our insert.
+                return Event.objects.get(dedupe_key=dedupe_key)
         names = subscribers_for(name)
         if names:
             now = timezone.now()
