@@ -2,6 +2,7 @@
 case's values for the bulk writer."""
 
 import pytest
+from django.db import connection, transaction
 
 from servicecharter.accounts.choices import Role
 from servicecharter.cases.choices import CaseKind
@@ -23,6 +24,18 @@ def bulk_case(department_id: int, received_at, **fields) -> dict:
         "severity_reasons": [],
         **fields,
     }
+
+
+def explain(sql: str, params: list) -> str:
+    """The plan of ``sql``. On PostgreSQL sequential scans are priced out for the statement, so
+    a tiny test table shows whether the partial index *can* serve the query at all."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())
 
 
 @pytest.fixture

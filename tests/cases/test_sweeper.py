@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 from django.utils import timezone
 
 from servicecharter.accounts.choices import Role
@@ -21,29 +21,18 @@ from servicecharter.core.models import AuditEntry, Event
 from servicecharter.core.services.events import deliver_due
 from servicecharter.core.worker import periodic_jobs
 from servicecharter.org.models import Staff
+from tests.cases.conftest import explain
 from tests.conftest import make_user
-
-
-def _explain(sql: str, params: list) -> str:
-    """The plan of ``sql``. On PostgreSQL sequential scans are priced out for the statement, so
-    a tiny test table shows whether the partial index *can* serve the query at all."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("EXPLAIN " + sql, params)
-        else:
-            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-        return "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())
 
 
 @pytest.mark.parametrize("kind", [services.SWEEP_WARNING, services.SWEEP_BREACH])
 def test_the_sweep_reads_due_rows_through_the_partial_index(new_case, kind):
     new_case()
     now = timezone.now()
-    plan = _explain(*services.sweep_candidates_sql(kind, now, 1000))
+    plan = explain(*services.sweep_candidates_sql(kind, now, 1000))
     assert kind.index in plan
     # The claim itself (UPDATE … WHERE id IN (that SELECT) … RETURNING) reads through it too.
-    assert kind.index in _explain(*services.sweep_claim_sql(kind, now, 1000))
+    assert kind.index in explain(*services.sweep_claim_sql(kind, now, 1000))
 
 
 def test_the_periodic_job_runs_the_sweep_every_minute():

@@ -539,9 +539,7 @@ def case_create(request, response: HttpResponse, payload: CaseIn):
         raise PermissionDenied
     if payload.external_id:
         existing = (
-            Case.objects.filter(
-                external_system=payload.external_system, external_id=payload.external_id
-            )
+            Case.objects.with_external_id(payload.external_system, payload.external_id)
             .values_list("pk", flat=True)
             .first()
         )

@@ -126,6 +126,16 @@ class RoutingRule(models.Model):
         return self.name
 
 
+class CaseManager(models.Manager):
+    def with_external_id(self, system: str, external_id: str) -> models.QuerySet:
+        """The case a channel system knows by ``external_id`` (at most one). The blank-id
+        exclusion repeats the unique index's condition: SQLite uses a partial index only when
+        the query states its condition, and scanned every case for each lookup without it."""
+        return self.filter(external_system=system, external_id=external_id).exclude(
+            external_id=""
+        )
+
+
 class Case(TimeStamped):
     # Unique by the constraint case_reference_once: looked up by exact value only, so without
     # the pattern-match index a unique CharField gets on PostgreSQL.
@@ -274,6 +284,8 @@ class Case(TimeStamped):
     customer_accepted = models.BooleanField(_("customer accepted"), null=True, blank=True)
     # The customer's tracking code, stored only as a keyed hash (see services.tracking_digest).
     tracking_digest = models.CharField(max_length=64, blank=True, editable=False)
+
+    objects = CaseManager()
 
     class Meta:
         ordering = ["-received_at", "-id"]

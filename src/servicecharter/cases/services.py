@@ -386,7 +386,7 @@ def case_create(
     if external_id:
         # Its id alone: most posts are new, and a whole case's SELECT costs more to compile.
         existing_id = (
-            Case.objects.filter(external_system=external_system, external_id=external_id)
+            Case.objects.with_external_id(external_system, external_id)
             .values_list("pk", flat=True)
             .first()
         )
@@ -473,7 +473,7 @@ def case_create(
             case.save(force_insert=True)
     except IntegrityError:
         # A concurrent post of the same external id won the race: answer with its case.
-        existing = Case.objects.filter(external_system=external_system, external_id=external_id)
+        existing = Case.objects.with_external_id(external_system, external_id)
         if external_id and existing.exists():
             return Intake(case=existing.get(), tracking_code="", created=False)
         raise
