@@ -33,6 +33,7 @@ from servicecharter.accounts.choices import ROLES_REQUIRING_TOTP, Role
 from servicecharter.accounts.models import RoleGrant, User
 from servicecharter.core import pii
 from servicecharter.core.context import Actor, reset_actor, set_actor
+from servicecharter.core.ids import allocate_ids
 from servicecharter.core.imports import bulk_insert
 from servicecharter.demo.services import institution_seed
 from servicecharter.org.choices import Channel, CustomerSegment, Language
@@ -176,20 +177,6 @@ RESPONSE_COLUMNS = (
 )  # fmt: skip
 
 
-def _new_ids(model, count: int) -> list[int]:
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, count],
-            )
-            return [pk for (pk,) in cursor.fetchall()]
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")
-        top = cursor.fetchone()[0]
-    return list(range(top + 1, top + 1 + count))
-
-
 def _stamp(moment):
     """What the database takes: an aware datetime for COPY, Django's text on SQLite."""
     if moment is None or connection.vendor == "postgresql":
@@ -230,6 +217,8 @@ def _channels_of(agents: list, rng: random.Random) -> dict[int, list[str]]:
     return channels
 
 
+# One transaction: on SQLite, ids taken ahead need the write lock held until their rows are in.
+@transaction.atomic
 def _load(count: int, agents: list, customers: list[int], rule: SurveyRule) -> None:
     rng = random.Random("bench:surveys")
     care = {pk: rng.random() for pk, _department in agents}
@@ -240,8 +229,8 @@ def _load(count: int, agents: list, customers: list[int], rule: SurveyRule) -> N
     number = 0
     while number < count:
         size = min(BATCH, count - number)
-        invitation_ids = _new_ids(Invitation, size)
-        response_ids = iter(_new_ids(Response, size))
+        invitation_ids = allocate_ids(Invitation, size)
+        response_ids = iter(allocate_ids(Response, size))
         invitations, answers, deltas = [], [], {}
         for pk in invitation_ids:
             number += 1

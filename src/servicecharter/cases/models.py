@@ -131,9 +131,7 @@ class CaseManager(models.Manager):
         """The case a channel system knows by ``external_id`` (at most one). The blank-id
         exclusion repeats the unique index's condition: SQLite uses a partial index only when
         the query states its condition, and scanned every case for each lookup without it."""
-        return self.filter(external_system=system, external_id=external_id).exclude(
-            external_id=""
-        )
+        return self.filter(external_system=system, external_id=external_id).exclude(external_id="")
 
 
 class Case(TimeStamped):

@@ -22,6 +22,7 @@ from servicecharter.core import imports as core_imports
 from servicecharter.core.audit import audit_record
 from servicecharter.core.calendars import get_calendar
 from servicecharter.core.events import emit
+from servicecharter.core.ids import allocate_ids
 from servicecharter.interactions.checks import check_interaction
 from servicecharter.interactions.ingest import NewInteraction
 from servicecharter.interactions.models import Deviation, Interaction
@@ -115,7 +116,7 @@ def interaction_ingest_many(
         _lock_sources({row.external_system for row in rows})
         existing = _existing_ids(rows)
         new_rows = _new_rows(rows, existing, result)
-        ids = _new_ids(len(new_rows))
+        ids = allocate_ids(Interaction, len(new_rows))
         result.deviations = _judge_and_write(new_rows, ids, check=check, rules=rules)
         _fill_ids(result, ids)
         _record(rows, new_rows, ids, result)
@@ -338,27 +339,6 @@ class _Judge:
                 )
             )
         return interaction_rows, deviation_rows
-
-
-def _new_ids(count: int, model=Interaction) -> list[int]:
-    """Primary keys for ``count`` new rows: from the sequence on PostgreSQL; on SQLite the
-    next numbers after the highest (the transaction holds the database's write lock)."""
-    if not count:
-        return []
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One array rather than a row per id: thousands of rows cost more to read.
-            cursor.execute(
-                "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) "
-                "FROM generate_series(1, %s)",
-                [table, count],
-            )
-            return cursor.fetchone()[0]
-        quoted = connection.ops.quote_name(table)
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {quoted}")
-        top = cursor.fetchone()[0]
-    return list(range(top + 1, top + 1 + count))
 
 
 class _Writer:
