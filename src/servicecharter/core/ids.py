@@ -7,8 +7,8 @@ from django.db import connection
 def allocate_ids(model, count: int, *, after: int = 0) -> list[int]:
     """``count`` new primary keys of ``model``, before its rows are written. On SQLite the ids
     after the highest ever given (AUTOINCREMENT's own rule), and after ``after`` (the highest
-    the caller holds unwritten); safe because an import or seed transaction holds SQLite's
-    write lock from its start (transaction_mode IMMEDIATE)."""
+    the caller holds unwritten); safe because the caller's transaction holds SQLite's write
+    lock from its start (transaction_mode IMMEDIATE) until the rows are in."""
     if count == 0:
         return []
     table = model._meta.db_table
