@@ -221,7 +221,6 @@ class ImportJob(TimeStamped):
     skip_bad_rows = models.BooleanField(_("skip bad rows"), default=False)
     state = models.CharField(_("state"), max_length=20, default="pending")
     rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -217,13 +217,11 @@ def _finish(job: ImportJob, state: str, errors: list, **counts) -> None:
     job.finished_at = timezone.now()
     for name, value in counts.items():
         setattr(job, name, value)
-    job.rows_done = job.rows_total if state != ImportState.FAILED else job.rows_done
     job.save(
         update_fields=[
             "state",
             "errors",
             "finished_at",
-            "rows_done",
             "updated_at",
             *counts,
         ]
