@@ -486,14 +486,15 @@ def case_create(
             at=now,
             of=case.possible_duplicate_of.reference,
         )
+    emit("case.created", {"case_id": case.pk, "kind": kind, "channel": channel})
+    if handler is not None:
+        _notify_assigned(case, handler)
+    # Last: the audit trail's lock is held from here to the commit, and every post waits for it.
     audit_record(
         action="case.create",
         obj=case,
         changes={"kind": [None, kind], "channel": [None, channel], "queue": [None, queue.code]},
     )
-    emit("case.created", {"case_id": case.pk, "kind": kind, "channel": channel})
-    if handler is not None:
-        _notify_assigned(case, handler)
     return Intake(case=case, tracking_code=tracking_code, created=True)
 
 
