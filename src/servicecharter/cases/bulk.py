@@ -20,11 +20,9 @@ from functools import cache
 from django.db import DatabaseError, connection
 from django.utils.functional import cached_property
 
-from servicecharter.cases.choices import Jurisdiction, Severity
 from servicecharter.cases.deadlines import clock_statuses
-from servicecharter.cases.models import Case, CaseSettings, ProfileRule, RoutingRule, TimelineEntry
+from servicecharter.cases.models import Case, CaseSettings, TimelineEntry
 from servicecharter.cases.services import (
-    _DEFAULT_PROFILE,
     _duty_due,
     reference_for,
     resolve_profile,
@@ -35,7 +33,6 @@ from servicecharter.core.calendars import get_calendar
 from servicecharter.core.ids import IdPool
 from servicecharter.core.imports import BINARY_TYPES, binary_copy_types
 from servicecharter.org.choices import Channel
-from servicecharter.org.models import BusinessType
 
 
 class _SqliteDatetimes(dict):
@@ -493,60 +490,6 @@ class DeadlineBook:
                 hit = (first.due.at, warn_at)
             self._due[key] = hit
         return hit
-
-
-class CaseRules:
-    """The profile and routing rules, read once and applied as ``services.case_create`` applies
-    them (``profile_key_for``, ``_route``): first match by priority, a rule on a business type
-    also covering its subtypes."""
-
-    def __init__(self):
-        self.parents = dict(BusinessType.objects.values_list("pk", "parent_id"))
-        self.profile_rules = list(
-            ProfileRule.objects.order_by("priority", "id").values_list(
-                "channel", "jurisdiction", "business_type_id", "profile_key"
-            )
-        )
-        self.routing_rules = list(
-            RoutingRule.objects.filter(is_active=True)
-            .order_by("priority", "id")
-            .values_list("kind", "channel", "business_type_id", "min_severity", "department_id")
-        )
-        self._severity_order = list(Severity.values)
-
-    def _types(self, business_type_id: int | None) -> tuple:
-        if business_type_id is None:
-            return ()
-        return (business_type_id, self.parents.get(business_type_id))
-
-    def profile_key(self, *, channel: str, business_type_id, jurisdiction: str) -> str:
-        types = self._types(business_type_id)
-        for rule_channel, rule_jurisdiction, rule_type, key in self.profile_rules:
-            if rule_channel and rule_channel != channel:
-                continue
-            if rule_jurisdiction and rule_jurisdiction != jurisdiction:
-                continue
-            if rule_type and rule_type not in types:
-                continue
-            return key
-        if channel == Channel.REGULATOR and jurisdiction == Jurisdiction.CN:
-            return "cn_pboc_referral"
-        return _DEFAULT_PROFILE.get(jurisdiction, "cn_banking_insurance")
-
-    def queue(self, *, kind: str, channel: str, business_type_id, severity: str) -> int | None:
-        types = self._types(business_type_id)
-        order = self._severity_order
-        for rule_kind, rule_channel, rule_type, min_severity, department_id in self.routing_rules:
-            if rule_kind and rule_kind != kind:
-                continue
-            if rule_channel and rule_channel != channel:
-                continue
-            if rule_type and rule_type not in types:
-                continue
-            if min_severity and order.index(severity) < order.index(min_severity):
-                continue
-            return department_id
-        return None
 
 
 class SeverityBook:

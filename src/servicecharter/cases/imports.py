@@ -92,7 +92,6 @@ from servicecharter.accounts.models import User
 from servicecharter.accounts.scoping import has_capability, scope_paths
 from servicecharter.cases import taxonomy
 from servicecharter.cases.bulk import (
-    CaseRules,
     CaseWriter,
     DeadlineBook,
     FewerCollections,
@@ -115,6 +114,7 @@ from servicecharter.cases.models import (
     Case,
     Category,
 )
+from servicecharter.cases.routing import CaseRules
 from servicecharter.core import imports as core_imports
 from servicecharter.core import pii
 from servicecharter.core.audit import audit_record_many

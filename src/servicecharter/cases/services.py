@@ -49,8 +49,6 @@ from servicecharter.cases.models import (
     CaseSettings,
     CustomProfile,
     Message,
-    ProfileRule,
-    RoutingRule,
     TimelineEntry,
 )
 from servicecharter.cases.profiles import (
@@ -61,13 +59,13 @@ from servicecharter.cases.profiles import (
     get_profile,
     profile_from_dict,
 )
+from servicecharter.cases.routing import CaseRules
 from servicecharter.cases.severity import score_severity
 from servicecharter.core import pii
 from servicecharter.core.audit import audit_record, audit_record_many
 from servicecharter.core.events import emit, emit_many
 from servicecharter.core.ids import allocate_ids
 from servicecharter.core.notifications import notify, register_kind
-from servicecharter.core.rowsql import column, select_objects
 from servicecharter.org.choices import Channel
 from servicecharter.org.models import Department, path_and_ancestors
 
@@ -82,13 +80,6 @@ _APPROVER_BY_ROLE = (
     (Role.COMPLAINTS_OFFICER, Approver.COMPLAINTS_HEAD),
     (Role.SUPERVISOR, Approver.SUPERVISOR),
 )
-
-# Profiles a case takes when no ProfileRule matches, by jurisdiction.
-_DEFAULT_PROFILE = {
-    Jurisdiction.CN: "cn_banking_insurance",
-    Jurisdiction.UK: "uk_fca_disp",
-    Jurisdiction.US: "us_cfpb",
-}
 
 
 # --- tracking codes, references, profiles --------------------------------------------------
@@ -119,32 +110,6 @@ def resolve_profile(key: str) -> RegulatoryProfile:
                 _("Unknown regulatory profile “%(key)s”.") % {"key": key}
             ) from None
         return profile_from_dict({**custom.definition, "key": custom.key})
-
-
-def _business_type_and_parent(business_type) -> list[int]:
-    """A rule on a business type also covers its subtypes (a rule on bank cards catches a
-    credit-card complaint)."""
-    if business_type is None:
-        return []
-    return [pk for pk in (business_type.pk, business_type.parent_id) if pk]
-
-
-def profile_key_for(*, channel: str, business_type, jurisdiction: str) -> str:
-    # Asked at every case's creation: written as SQL once (see ``core.rowsql``).
-    types = _business_type_and_parent(business_type)
-    business_type_column = f"m.{column(ProfileRule, 'business_type')}"
-    of_types = f" OR {business_type_column} IN ({', '.join(['%s'] * len(types))})" if types else ""
-    where = (
-        f"m.{column(ProfileRule, 'channel')} IN ('', %s)"
-        f" AND m.{column(ProfileRule, 'jurisdiction')} IN ('', %s)"
-        f" AND ({business_type_column} IS NULL{of_types})"
-    )
-    rules = select_objects(ProfileRule, where, [channel, jurisdiction, *types], order=_BY_PRIORITY)
-    if rules:
-        return rules[0].profile_key
-    if channel == Channel.REGULATOR and jurisdiction == Jurisdiction.CN:
-        return "cn_pboc_referral"
-    return _DEFAULT_PROFILE.get(jurisdiction, "cn_banking_insurance")
 
 
 # --- deadlines -------------------------------------------------------------------------------
@@ -296,45 +261,6 @@ class Intake:
     created: bool
 
 
-_BY_PRIORITY = ("priority", "id")
-# A routing rule's department, whole: it becomes the new case's queue.
-_ROUTED_TO = (
-    (
-        "department",
-        Department,
-        "d",
-        tuple(field.name for field in Department._meta.concrete_fields),
-        "JOIN",
-    ),
-)
-
-
-def _route(*, kind: str, channel: str, business_type, severity: str) -> Department | None:
-    from servicecharter.cases.choices import Severity
-
-    order = list(Severity.values)
-    types = _business_type_and_parent(business_type)
-    # Asked at every case's creation: written as SQL once (see ``core.rowsql``).
-    active = select_objects(
-        RoutingRule,
-        f"m.{column(RoutingRule, 'is_active')} = %s",
-        [True],
-        _ROUTED_TO,
-        order=_BY_PRIORITY,
-    )
-    for rule in active:
-        if rule.kind and rule.kind != kind:
-            continue
-        if rule.channel and rule.channel != channel:
-            continue
-        if rule.business_type_id and rule.business_type_id not in types:
-            continue
-        if rule.min_severity and order.index(severity) < order.index(rule.min_severity):
-            continue
-        return rule.department
-    return None
-
-
 def _earlier_cases(customer, received_at: datetime, days: int):
     if customer is None:
         return Case.objects.none()
@@ -409,8 +335,13 @@ def case_create(
         repeat_window_days=settings.repeat_window_days,
         social_media=channel == Channel.SOCIAL,
     )
+    rules = CaseRules.for_business_type(business_type)
+    business_type_id = business_type.pk if business_type else None
+    routed = rules.routing_rule(
+        kind=kind, channel=channel, business_type_id=business_type_id, severity=severity.level
+    )
     queue = (
-        _route(kind=kind, channel=channel, business_type=business_type, severity=severity.level)
+        (routed.department if routed else None)
         or department
         or (customer.home_department if customer else None)
     )
@@ -440,8 +371,8 @@ def case_create(
         business_type=business_type,
         category=category,
         jurisdiction=jurisdiction,
-        profile_key=profile_key_for(
-            channel=channel, business_type=business_type, jurisdiction=jurisdiction
+        profile_key=rules.profile_key(
+            channel=channel, business_type_id=business_type_id, jurisdiction=jurisdiction
         ),
         money_at_stake=money_at_stake,
         currency=currency,

@@ -50,7 +50,6 @@ from servicecharter.accounts.models import User
 from servicecharter.cases import taxonomy, workflow
 from servicecharter.cases.bulk import (
     BulkTable,
-    CaseRules,
     CaseWriter,
     DeadlineBook,
     SeverityBook,
@@ -77,6 +76,7 @@ from servicecharter.cases.imports import (
     cfpb_subject,
 )
 from servicecharter.cases.models import Case, CaseClockEvent, Category, Message
+from servicecharter.cases.routing import CaseRules
 from servicecharter.cases.services import _duty_due
 from servicecharter.core.audit import audit_record
 from servicecharter.demo import institution, names
