@@ -14,7 +14,7 @@ from servicecharter.accounts.choices import ROLES_REQUIRING_TOTP
 from servicecharter.accounts.models import User
 from servicecharter.accounts.scoping import has_capability
 from servicecharter.core import pii
-from servicecharter.core.models import AuditEntry
+from servicecharter.core.models import AuditEntry, Notification
 from servicecharter.demo import identity
 from servicecharter.demo.institution import DEMO_ACCOUNTS
 from servicecharter.demo.services import DEMO_PASSWORD, SIZES, institution_seed
@@ -52,6 +52,15 @@ def wipe_institution() -> None:
     Staff.objects.all().delete()
     for department in Department.objects.order_by("-depth"):
         department.delete()
+
+
+@pytest.mark.django_db(transaction=True)  # the notices' mail leaves at each commit
+def test_the_seeded_history_sends_no_mail(settings, capsys):
+    # Printed to the console, as on a developer's machine, the notices buried the report.
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    call_command("seed", seed=1, size="small", stdout=StringIO())
+    assert Notification.objects.exclude(emailed_at=None).exists()  # sent, to memory
+    assert "Content-Type" not in capsys.readouterr().out
 
 
 def test_the_same_seed_gives_the_same_institution_and_another_seed_another(db):

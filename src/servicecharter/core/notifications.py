@@ -133,6 +133,16 @@ def notify(*, recipient, kind: str, subject, body="", url: str = "") -> Notifica
     return notification
 
 
+def mail_kept_in_memory():
+    """A block whose mail goes to Django's in-memory outbox, not to the configured backend:
+    for made-up history (the demo's seed) and for benchmarks, whose notices are for no one."""
+    from django.test.utils import override_settings  # only these commands need it
+
+    return override_settings(
+        MAILERS={"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    )
+
+
 def _send_email(notification_id: int, language: str) -> None:
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
     recipient = notification.recipient

@@ -7,17 +7,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
-from django.test.utils import override_settings
 from django.utils.translation import gettext as _
 
 import servicecharter
+from servicecharter.core.notifications import mail_kept_in_memory
 
 # bench/ sits beside src/ in the repository (the project is installed in editable mode).
 BENCH_DIR = Path(servicecharter.__file__).resolve().parents[2] / "bench"
-
-# The mail a benchmark's work sends (a sweep's breach notices, a token's notice) is kept in
-# memory: printed, thousands of lines would bury the figures and the printing would be timed.
-QUIET_MAIL = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 
 def available() -> list[str]:
@@ -79,6 +75,8 @@ class Command(BaseCommand):
         if not 0 < scale <= 10:
             raise CommandError(_("--scale must be above 0 and at most 10."))
         module = load(name)
-        with throwaway_database(name) as database, override_settings(MAILERS=QUIET_MAIL):
+        # The mail a benchmark's work sends (a sweep's breach notices, a token's notice) stays
+        # in memory: printed, thousands of lines would bury the figures, and be timed.
+        with throwaway_database(name) as database, mail_kept_in_memory():
             self.stdout.write(_("Throwaway database: %(db)s") % {"db": database})
             module.run(stdout=self.stdout, scale=scale)

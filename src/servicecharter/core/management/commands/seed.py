@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from servicecharter.core.notifications import mail_kept_in_memory
 from servicecharter.demo.discipline import discipline_report
 from servicecharter.demo.services import SIZES, institution_exists, institution_seed
 
@@ -27,8 +28,11 @@ class Command(BaseCommand):
 
 
 def seed_and_report(stdout, *, seed: int, size: str, customers: int | None = None) -> bool:
-    """Seed unless an institution exists; say what happened. True when data was created."""
-    summary = institution_seed(seed=seed, size=size, customers=customers, cases=True)
+    """Seed unless an institution exists; say what happened. True when data was created.
+    The made-up history sends no mail (a thousand notices to made-up people buried the
+    report on the console)."""
+    with mail_kept_in_memory():
+        summary = institution_seed(seed=seed, size=size, customers=customers, cases=True)
     if summary is None:
         root = institution_exists()
         stdout.write(
