@@ -29,7 +29,7 @@ _ROUTED_TO = (
         "JOIN",
     ),
 )
-_SEVERITY_ORDER = list(Severity.values)
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(Severity.values)}
 
 
 class CaseRules:
@@ -88,9 +88,7 @@ class CaseRules:
                 continue
             if rule.business_type_id and rule.business_type_id not in types:
                 continue
-            if rule.min_severity and _SEVERITY_ORDER.index(severity) < _SEVERITY_ORDER.index(
-                rule.min_severity
-            ):
+            if rule.min_severity and _SEVERITY_RANK[severity] < _SEVERITY_RANK[rule.min_severity]:
                 continue
             return rule
         return None

@@ -9,7 +9,8 @@ the lock the trigger would take (FOR KEY SHARE: until the transaction ends, no o
 the referenced row or change its key) and a key it does not find refuses the batch. Only
 triggers are off, and only during the COPY: NOT NULL, CHECK and unique constraints still hold
 (a deferrable unique constraint is checked by a trigger, and a trigger added to a bulk-written
-table would not fire for those rows either: check here first). A writer without that permission leaves the triggers on.
+table would not fire for those rows either: check here first). A writer without that
+permission leaves the triggers on.
 """
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
